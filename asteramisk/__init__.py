@@ -1,0 +1,25 @@
+"""Asteramisk: async phone-call and text-message applications on the Asterisk PBX."""
+
+from asteramisk._version import __version__
+from asteramisk.config import config
+from asteramisk.exceptions import (
+    ActionError,
+    AsteramiskException,
+    AsteriskConnectionError,
+    AuthenticationError,
+    CallFailedException,
+    ConfigurationError,
+    HangupException,
+)
+
+__all__ = [
+    "ActionError",
+    "AsteramiskException",
+    "AsteriskConnectionError",
+    "AuthenticationError",
+    "CallFailedException",
+    "ConfigurationError",
+    "HangupException",
+    "__version__",
+    "config",
+]

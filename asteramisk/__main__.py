@@ -1,0 +1,66 @@
+"""The ``asteramisk`` command line: ``python -m asteramisk sandbox up|down|status|env|cli``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+
+from asteramisk.exceptions import AsteramiskException
+
+__all__ = ["main"]
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from asteramisk.testing.sandbox import Sandbox
+
+    sandbox = Sandbox()
+    if args.action == "up":
+        settings = sandbox.up(progress=_progress)
+        _progress(f"Sandbox running (pid {sandbox.pid()}). Load its settings with:")
+        _progress('    eval "$(python -m asteramisk sandbox env)"')
+        del settings
+    elif args.action == "down":
+        stopped = sandbox.down()
+        _progress("Sandbox stopped." if stopped else "The sandbox was not running.")
+    elif args.action == "status":
+        for key, value in sandbox.status().items():
+            print(f"{key}: {value}")
+        return 0 if sandbox.pid() else 3
+    elif args.action == "env":
+        settings = sandbox.settings()
+        if settings is None:
+            _progress("The sandbox is not running; start it with `python -m asteramisk sandbox up`.")
+            return 3
+        for name, value in settings.env().items():
+            print(f"export {name}={shlex.quote(value)}")
+    elif args.action == "cli":
+        print(sandbox.cli(" ".join(args.cli_args) or "core show version"), end="")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="asteramisk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sandbox = commands.add_parser("sandbox", help="a real Asterisk 22 for development and tests")
+    sandbox.add_argument("action", choices=["up", "down", "status", "env", "cli"])
+    sandbox.add_argument("cli_args", nargs="*", help="with `cli`: the Asterisk CLI command")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sandbox":
+            return _sandbox(args)
+    except AsteramiskException as exc:
+        print(f"asteramisk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

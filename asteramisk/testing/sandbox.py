@@ -1,0 +1,558 @@
+"""A real Asterisk 22 to develop and test against, with no phone line and no setup.
+
+The sandbox debootstraps Debian's ``sid`` suite (which packages Asterisk 22) into a cache
+directory outside your project, once; renders Asterisk's configuration from the same
+``example_configs/`` you would copy to ``/etc/asterisk`` (with loopback binds, fresh
+credentials and a SIP endpoint that loops calls and texts back into Asterisk as a simulated
+PSTN); and starts Asterisk in a chroot. It needs root, ``debootstrap`` and a Debian mirror.
+
+From the shell::
+
+    python -m asteramisk sandbox up      # provision (first time, ~2 min) and start
+    eval "$(python -m asteramisk sandbox env)"   # export ASTERISK_* for your app
+    python -m asteramisk sandbox down
+
+From Python::
+
+    sandbox = Sandbox()
+    settings = sandbox.up()
+    settings.apply()          # sets asteramisk.config.config from the sandbox
+
+Set ``ASTERAMISK_SANDBOX_DIR`` to keep the cache somewhere else than
+``/var/cache/asteramisk``, and ``ASTERAMISK_SANDBOX_MIRROR`` to use another Debian mirror.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from asteramisk.exceptions import SandboxError
+from asteramisk.testing import confedit
+
+__all__ = ["Sandbox", "SandboxSettings"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DIR = "/var/cache/asteramisk"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm")
+ETC = "/etc/asteramisk-sandbox"  # inside the chroot
+ASTERISK = "/usr/sbin/asterisk"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How to reach a running sandbox: what an app puts in its config."""
+
+    host: str
+    ami_port: int
+    ami_user: str
+    ami_pass: str
+    ari_port: int
+    ari_user: str
+    ari_pass: str
+    sip_port: int
+    call_context: str = "from-pstn"
+    text_context: str = "from-pstn-text"
+    pstn_endpoint: str = "pstn"
+    sounds_dir: str = "/usr/share/asterisk/sounds"
+    root: str = ""
+
+    def env(self) -> dict[str, str]:
+        """The settings as environment variables named like the config variables."""
+        return {
+            "ASTERISK_HOST": self.host,
+            "ASTERISK_AMI_PORT": str(self.ami_port),
+            "ASTERISK_AMI_USER": self.ami_user,
+            "ASTERISK_AMI_PASS": self.ami_pass,
+            "ASTERISK_ARI_PORT": str(self.ari_port),
+            "ASTERISK_ARI_USER": self.ari_user,
+            "ASTERISK_ARI_PASS": self.ari_pass,
+            "ASTERISK_INCOMING_CALL_CONTEXT": self.call_context,
+            "ASTERISK_INCOMING_TEXT_CONTEXT": self.text_context,
+            "ASTERISK_PSTN_ENDPOINT": self.pstn_endpoint,
+            "ASTERISK_PSTN_GATEWAY_HOST": self.host,
+            "ASTERISK_PSTN_GATEWAY_PORT": str(self.sip_port),
+            "ASTERISK_SOUNDS_DIR": self.sounds_dir,
+            "ASTERAMISK_SANDBOX_ROOT": self.root,
+        }
+
+    def apply(self) -> None:
+        """Set :data:`asteramisk.config.config` to reach this sandbox."""
+        from asteramisk.config import config
+
+        for name, value in self.env().items():
+            if not name.startswith("ASTERAMISK_"):
+                setattr(config, name, value)
+
+    def __repr__(self) -> str:
+        return (
+            f"SandboxSettings(host={self.host!r}, ami_port={self.ami_port}, "
+            f"ari_port={self.ari_port}, sip_port={self.sip_port}, root={self.root!r})"
+        )
+
+
+def _example_configs() -> Path:
+    """The ``example_configs`` directory the sandbox renders its configuration from."""
+    candidates = [
+        Path(os.environ.get("ASTERAMISK_EXAMPLE_CONFIGS", "")),
+        Path(__file__).resolve().parents[2] / "example_configs",
+        Path(__file__).resolve().parent / "example_configs",
+    ]
+    for candidate in candidates:
+        if str(candidate) not in ("", ".") and (candidate / "pjsip.conf").is_file():
+            return candidate
+    raise SandboxError(
+        "Cannot find example_configs/ (the Asterisk config templates). Run from a source "
+        "checkout of asteramisk, or set ASTERAMISK_EXAMPLE_CONFIGS to its path."
+    )
+
+
+def _apt_mirror() -> str:
+    """The Debian mirror this machine's apt uses, so the sandbox fetches from the same place."""
+    if os.environ.get("ASTERAMISK_SANDBOX_MIRROR"):
+        return os.environ["ASTERAMISK_SANDBOX_MIRROR"]
+    sources = sorted(Path("/etc/apt").glob("sources.list.d/*.sources"))
+    for path in sources:
+        for match in re.finditer(r"^URIs:\s*(\S+)", path.read_text(), re.MULTILINE):
+            uri = match.group(1).rstrip("/")
+            if uri.endswith("/debian"):
+                return uri
+    for path in [Path("/etc/apt/sources.list"), *Path("/etc/apt").glob("sources.list.d/*.list")]:
+        if path.is_file():
+            for match in re.finditer(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", path.read_text(), re.M):
+                uri = match.group(1).rstrip("/")
+                if uri.endswith("/debian"):
+                    return uri
+    return DEFAULT_MIRROR
+
+
+class Sandbox:
+    """A real Asterisk in a chroot under ``directory`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        ami_port: int | None = None,
+        ari_port: int | None = None,
+        sip_port: int | None = None,
+    ) -> None:
+        self.directory = Path(directory or os.environ.get("ASTERAMISK_SANDBOX_DIR", DEFAULT_DIR))
+        self.root = self.directory / "sid-root"
+        self.state_file = self.directory / "sandbox.json"
+        self.log_file = self.directory / "asterisk.log"
+        self.ami_port = ami_port or int(os.environ.get("ASTERAMISK_SANDBOX_AMI_PORT", 15038))
+        self.ari_port = ari_port or int(os.environ.get("ASTERAMISK_SANDBOX_HTTP_PORT", 18088))
+        self.sip_port = sip_port or int(os.environ.get("ASTERAMISK_SANDBOX_SIP_PORT", 15060))
+
+    def __repr__(self) -> str:
+        state = "running" if self.pid() else ("provisioned" if self.provisioned else "empty")
+        return f"<Sandbox {str(self.directory)!r} {state}>"
+
+    # -- provisioning --------------------------------------------------------------------
+
+    @property
+    def provisioned(self) -> bool:
+        return (self.root / ASTERISK.lstrip("/")).is_file() and (
+            self.root / "usr/share/asterisk/sounds/en_US_f_Allison/hello-world.gsm"
+        ).is_file()
+
+    def provision(self, progress: Progress = log.info) -> None:
+        """Debootstrap Asterisk into the cache, unless it is there already."""
+        if self.provisioned:
+            return
+        self._require_root()
+        debootstrap = shutil.which("debootstrap") or (
+            "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
+        )
+        if debootstrap is None:
+            raise SandboxError(
+                "debootstrap is not installed; the sandbox needs it to fetch Asterisk. "
+                "Install it with `apt-get install debootstrap` (scripts/test does this)."
+            )
+        mirror = _apt_mirror()
+        partial = self.directory / "sid-root.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        progress(
+            f"Provisioning Asterisk from Debian sid ({mirror}) into {self.root}; "
+            "this happens once and takes about two minutes..."
+        )
+        build_log = self.directory / "debootstrap.log"
+        started = time.monotonic()
+        with build_log.open("w") as out:
+            command = [
+                debootstrap,
+                "--variant=minbase",
+                "--include=" + ",".join(PACKAGES),
+                "sid",
+                str(partial),
+                mirror,
+            ]
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True)
+            while process.poll() is None:
+                time.sleep(1)
+                elapsed = time.monotonic() - started
+                if int(elapsed) % 15 == 0:
+                    progress(f"  ... {int(elapsed)} s: {self._last_line(build_log)}")
+        if process.returncode != 0:
+            tail = self._tail(build_log, 8)
+            hint = ""
+            if "Failed getting release file" in tail or "Couldn't download" in tail:
+                hint = (
+                    f" The mirror {mirror} could not be reached: check the network, or set "
+                    "ASTERAMISK_SANDBOX_MIRROR to a Debian mirror you can reach."
+                )
+            raise SandboxError(
+                f"debootstrap failed (exit {process.returncode}).{hint} "
+                f"Last lines of {build_log}:\n{tail}"
+            )
+        shutil.rmtree(self.root, ignore_errors=True)  # an incomplete earlier attempt
+        partial.rename(self.root)
+        progress(f"Asterisk provisioned in {time.monotonic() - started:.0f} s.")
+
+    # -- configuration -------------------------------------------------------------------
+
+    def _credentials(self) -> SandboxSettings:
+        return SandboxSettings(
+            host="127.0.0.1",
+            ami_port=self.ami_port,
+            ami_user="asteramisk",
+            ami_pass=secrets.token_urlsafe(18),
+            ari_port=self.ari_port,
+            ari_user="asteramisk-ari",
+            ari_pass=secrets.token_urlsafe(18),
+            sip_port=self.sip_port,
+            root=str(self.root),
+        )
+
+    def render(self, settings: SandboxSettings) -> dict[str, str]:
+        """The sandbox's Asterisk config files, rendered from ``example_configs/``."""
+        source = _example_configs()
+        files = {
+            path.relative_to(source).as_posix(): path.read_text()
+            for path in sorted(source.rglob("*.conf"))
+        }
+        edit = confedit
+        files["manager.conf"] = edit.set_option(
+            edit.set_option(files["manager.conf"], "general", "port", str(settings.ami_port)),
+            "general",
+            "bindaddr",
+            settings.host,
+        )
+        files["manager.d/asteramisk.conf"] = (
+            files["manager.d/asteramisk.conf"]
+            .replace("[yourusername]", f"[{settings.ami_user}]")
+            .replace("yourpassword", settings.ami_pass)
+        )
+        files["ari.conf"] = (
+            files["ari.conf"]
+            .replace("[yourariusername]", f"[{settings.ari_user}]")
+            .replace("youraripassword", settings.ari_pass)
+        )
+        http = edit.set_option(files["http.conf"], "general", "bindaddr", settings.host)
+        files["http.conf"] = edit.set_option(http, "general", "bindport", str(settings.ari_port))
+        rtp = edit.set_option(files["rtp.conf"], "general", "rtpstart", "30000")
+        files["rtp.conf"] = edit.set_option(rtp, "general", "rtpend", "30999")
+        files["pjsip.conf"] = self._render_pjsip(files["pjsip.conf"], settings)
+        files["extensions.conf"] = self._render_extensions(files["extensions.conf"], settings)
+        files["logger.conf"] = "[logfiles]\nconsole => notice,warning,error\n"
+        files["asterisk.conf"] = self._render_asterisk_conf()
+        return files
+
+    def _render_pjsip(self, text: str, settings: SandboxSettings) -> str:
+        edit = confedit
+        loop = f"{settings.host}:{settings.sip_port}"
+        text = edit.drop_section(text, "pstn-registration")
+        text = edit.drop_section(text, "pstn-auth")
+        text = edit.set_option(text, "transport-udp", "bind", loop)
+        text = edit.set_option(text, "pstn", "contact", f"sip:{loop}", type_="aor")
+        for key in ("outbound_auth", "from_user", "from_domain"):
+            text = edit.drop_option(text, "pstn", key, type_="endpoint")
+        text = edit.set_option(text, "pstn", "context", settings.call_context, type_="endpoint")
+        text = edit.set_option(
+            text, "pstn", "message_context", settings.text_context, type_="endpoint"
+        )
+        text = edit.set_option(text, "pstn-identify", "match", settings.host)
+        return (
+            "; Rendered by the Asteramisk sandbox from example_configs/pjsip.conf.\n"
+            "; The trunk points back at Asterisk itself: a simulated PSTN.\n" + text
+        )
+
+    def _render_extensions(self, text: str, settings: SandboxSettings) -> str:
+        text = text.replace("[from-pstn]", f"[{settings.call_context}]", 1)
+        if settings.text_context != settings.call_context:
+            # The same catch-all for texts to numbers nobody serves.
+            block = text[text.index(f"[{settings.call_context}]") :]
+            text += "\n" + block.replace(
+                f"[{settings.call_context}]", f"[{settings.text_context}]", 1
+            )
+        return text
+
+    def _render_asterisk_conf(self) -> str:
+        debian = (self.root / "etc/asterisk/asterisk.conf").read_text()
+        # Debian ships [directories](!): a template, not applied. Ours is a real section.
+        text = debian.replace("[directories](!)", "[directories]")
+        text = text.replace("astetcdir => /etc/asterisk", f"astetcdir => {ETC}")
+        if f"astetcdir => {ETC}" not in text or "[directories]\n" not in text:
+            raise SandboxError("Unexpected asterisk.conf in the sandbox root: no [directories]")
+        return text
+
+    def _write_config(self, settings: SandboxSettings) -> None:
+        etc = self.root / ETC.lstrip("/")
+        shutil.rmtree(etc, ignore_errors=True)
+        for name, text in self.render(settings).items():
+            path = etc / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            path.chmod(0o600)
+
+    # -- running -------------------------------------------------------------------------
+
+    def up(self, progress: Progress = log.info, timeout: float = 90.0) -> SandboxSettings:
+        """Provision if needed, start Asterisk, wait until it is ready; return its settings.
+
+        If a healthy sandbox is running already, its settings are returned as they are.
+        """
+        running = self.settings()
+        if running is not None and self._ready(running):
+            return running
+        self._require_root()
+        self.provision(progress)
+        self.down()
+        settings = self._credentials()
+        self._start(settings, progress, timeout)
+        return settings
+
+    def restart(self, timeout: float = 90.0) -> SandboxSettings:
+        """Stop Asterisk and start it again with the same settings (an Asterisk restart)."""
+        settings = self.settings()
+        if settings is None:
+            raise SandboxError("The sandbox is not running; start it with `sandbox up`.")
+        self._kill()
+        self._start(settings, log.info, timeout)
+        return settings
+
+    def stop_asterisk(self) -> None:
+        """Kill Asterisk, keeping the settings so that :meth:`start_again` can revive it."""
+        self._kill()
+
+    def start_again(self, timeout: float = 90.0) -> SandboxSettings:
+        """Start Asterisk with the settings it had before :meth:`stop_asterisk`."""
+        settings = self.settings(require_running=False)
+        if settings is None:
+            raise SandboxError("The sandbox was never started; start it with `sandbox up`.")
+        self._start(settings, log.info, timeout)
+        return settings
+
+    def down(self) -> bool:
+        """Stop the Asterisk this sandbox started (if any). Returns whether one was running."""
+        was_running = self._kill()
+        self.state_file.unlink(missing_ok=True)
+        proc = self.root / "proc"
+        if os.path.ismount(proc):
+            subprocess.run(["umount", "-l", str(proc)], check=False)
+        return was_running
+
+    def _start(self, settings: SandboxSettings, progress: Progress, timeout: float) -> None:
+        self._check_ports(settings)
+        self._write_config(settings)
+        (self.root / "var/run/asterisk").mkdir(parents=True, exist_ok=True)
+        proc = self.root / "proc"
+        if not os.path.ismount(proc):
+            subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+        progress("Starting Asterisk...")
+        with self.log_file.open("ab") as out:
+            process = subprocess.Popen(
+                ["chroot", str(self.root), ASTERISK, "-f", "-n", "-q", "-C", f"{ETC}/asterisk.conf"],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        state = {"pid": process.pid, "settings": asdict(settings)}
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps(state))
+        self.state_file.chmod(0o600)
+        deadline = time.monotonic() + timeout
+        while not self._ready(settings):
+            if process.poll() is not None:
+                raise SandboxError(
+                    f"Asterisk exited with status {process.returncode} while starting. "
+                    f"Last lines of {self.log_file}:\n{self._tail(self.log_file, 12)}"
+                )
+            if time.monotonic() > deadline:
+                self._kill()
+                raise SandboxError(
+                    f"Asterisk did not become ready within {timeout:.0f} s. "
+                    f"Last lines of {self.log_file}:\n{self._tail(self.log_file, 12)}"
+                )
+            time.sleep(0.2)
+        progress(f"Asterisk is up (AMI 127.0.0.1:{settings.ami_port}, ARI :{settings.ari_port}).")
+
+    def _check_ports(self, settings: SandboxSettings) -> None:
+        for name, port in (("AMI", settings.ami_port), ("http", settings.ari_port)):
+            with socket.socket() as probe:
+                if probe.connect_ex((settings.host, port)) == 0:
+                    raise SandboxError(
+                        f"Port {port} ({name}) on {settings.host} is taken by another program. "
+                        "Stop it, or choose other sandbox ports with "
+                        "ASTERAMISK_SANDBOX_AMI_PORT / ASTERAMISK_SANDBOX_HTTP_PORT."
+                    )
+
+    def _kill(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while self._alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            while self._alive(pid):
+                time.sleep(0.05)
+        return True
+
+    def _alive(self, pid: int) -> bool:
+        try:
+            status = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        if status.rsplit(")", 1)[-1].split()[0] == "Z":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            return False
+        return True
+
+    def pid(self) -> int | None:
+        """The pid of the Asterisk this sandbox started, if it is still running."""
+        try:
+            pid = int(json.loads(self.state_file.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            return None
+        try:
+            root = os.readlink(f"/proc/{pid}/root")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        if Path(root) != self.root.resolve() or b"asterisk" not in cmdline:
+            return None  # the pid was reused by another program: not ours
+        return pid if self._alive(pid) else None
+
+    def settings(self, *, require_running: bool = True) -> SandboxSettings | None:
+        """The settings of the sandbox (None unless it is running, by default)."""
+        if require_running and self.pid() is None:
+            return None
+        try:
+            return SandboxSettings(**json.loads(self.state_file.read_text())["settings"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def status(self) -> dict[str, object]:
+        """A summary for ``sandbox status``."""
+        pid = self.pid()
+        info: dict[str, object] = {
+            "directory": str(self.directory),
+            "provisioned": self.provisioned,
+            "running": pid is not None,
+            "pid": pid,
+        }
+        if pid is not None:
+            info["version"] = self.cli("core show version").strip()
+            info["uptime"] = self.cli("core show uptime seconds").strip().replace("\n", "; ")
+        return info
+
+    def cli(self, command: str, timeout: float = 20.0) -> str:
+        """Run an Asterisk CLI command in the running sandbox and return its output."""
+        if self.pid() is None:
+            raise SandboxError("The sandbox is not running; start it with `sandbox up`.")
+        result = subprocess.run(
+            ["chroot", str(self.root), ASTERISK, "-C", f"{ETC}/asterisk.conf", "-rx", command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return result.stdout
+
+    # -- readiness -----------------------------------------------------------------------
+
+    def _ready(self, settings: SandboxSettings) -> bool:
+        return _ami_fully_booted(settings) and _ari_answers(settings)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_root() -> None:
+        if os.geteuid() != 0:
+            raise SandboxError(
+                "The sandbox needs root (it runs debootstrap, mount and chroot). Run it as root, "
+                "or point ASTERISK_HOST and the ASTERISK_* credentials at an Asterisk you run."
+            )
+
+    @staticmethod
+    def _tail(path: Path, lines: int) -> str:
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    @classmethod
+    def _last_line(cls, path: Path) -> str:
+        return cls._tail(path, 1)[:120]
+
+
+def _ami_fully_booted(settings: SandboxSettings, timeout: float = 2.0) -> bool:
+    """Log in to AMI with a plain socket and wait for the FullyBooted event."""
+    try:
+        with socket.create_connection((settings.host, settings.ami_port), timeout=timeout) as sock:
+            login = (
+                f"Action: Login\r\nUsername: {settings.ami_user}\r\n"
+                f"Secret: {settings.ami_pass}\r\nEvents: system\r\n\r\n"
+            )
+            sock.sendall(login.encode())
+            data = b""
+            deadline = time.monotonic() + timeout
+            while b"FullyBooted" not in data and time.monotonic() < deadline:
+                chunk = sock.recv(4096)
+                if not chunk or b"Authentication failed" in chunk:
+                    return False
+                data += chunk
+            with contextlib.suppress(OSError):
+                sock.sendall(b"Action: Logoff\r\n\r\n")
+            return b"FullyBooted" in data
+    except OSError:
+        return False
+
+
+def _ari_answers(settings: SandboxSettings, timeout: float = 2.0) -> bool:
+    url = f"http://{settings.host}:{settings.ari_port}/ari/asterisk/info"
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_pass}".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
