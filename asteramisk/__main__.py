@@ -33,11 +33,11 @@ def _sandbox(args: argparse.Namespace) -> int:
             print(f"{key}: {value}")
         return 0 if sandbox.pid() else 3
     elif args.action == "env":
-        settings = sandbox.settings()
-        if settings is None:
-            _progress("The sandbox is not running; start it with `python -m asteramisk sandbox up`.")
+        running = sandbox.settings()
+        if running is None:
+            _progress("The sandbox is not running; start it with `asteramisk sandbox up`.")
             return 3
-        for name, value in settings.env().items():
+        for name, value in running.env().items():
             print(f"export {name}={shlex.quote(value)}")
     elif args.action == "cli":
         print(sandbox.cli(" ".join(args.cli_args) or "core show version"), end="")

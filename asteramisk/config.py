@@ -89,13 +89,14 @@ class Variable:
 
     @property
     def type_name(self) -> str:
-        return {
+        names: dict[Callable[[object], Any], str] = {
             _str: "str",
             _port: "int (port)",
             _int: "int",
             _positive_int: "int",
             _positive_float: "float (seconds)",
-        }.get(self.coerce, "str")
+        }
+        return names.get(self.coerce, "str")
 
 
 VARIABLES: tuple[Variable, ...] = (

@@ -57,9 +57,7 @@ def drop_option(text: str, section: str, key: str, *, type_: str | None = None) 
         line
         for index, line in enumerate(lines)
         if not (
-            index in wanted
-            and (match := _OPTION.match(line)) is not None
-            and match.group(2) == key
+            index in wanted and (match := _OPTION.match(line)) is not None and match.group(2) == key
         )
     ]
     if len(kept) == len(lines):

@@ -381,9 +381,11 @@ class Sandbox:
         if not os.path.ismount(proc):
             subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
         progress("Starting Asterisk...")
+        conf = f"{ETC}/asterisk.conf"
+        command = ["chroot", str(self.root), ASTERISK, "-f", "-n", "-q", "-C", conf]
         with self.log_file.open("ab") as out:
             process = subprocess.Popen(
-                ["chroot", str(self.root), ASTERISK, "-f", "-n", "-q", "-C", f"{ETC}/asterisk.conf"],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

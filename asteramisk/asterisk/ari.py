@@ -1,0 +1,278 @@
+"""The ARI connection, on aioari: connect, subscribe a Stasis app, route events, reconnect.
+
+::
+
+    async with ARIClient() as ari:            # host, port, user, password and app from config
+        info = await ari.request("asterisk", "getInfo")
+        ari.on_event("StasisStart", on_start)  # on_start(event: dict) -> None | Awaitable
+        ari.add_connect_hook(resubscribe)     # after every re-established websocket
+
+A refused password (401) or an unreachable http server raises a clear error at connect time.
+Once connected, a dropped websocket (Asterisk restarting) is reopened with backoff, which
+re-registers the Stasis application. Credentials travel in the Authorization header, never in
+a URL, so they cannot leak through an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+from aioari.client import Client
+from aiohttp import web_exceptions
+from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
+
+from asteramisk.config import config
+from asteramisk.exceptions import ActionError, AsteriskConnectionError, AuthenticationError
+
+__all__ = ["ARIClient"]
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[dict[str, Any]], object]
+ConnectHook = Callable[[], Awaitable[None]]
+
+_BACKOFF_FIRST = 0.2
+_BACKOFF_MAX = 2.0
+
+
+class _HttpClient(AsynchronousHttpClient):  # type: ignore[misc]
+    """aioswagger's client, with the credentials in a header for the websocket too."""
+
+    async def ws_connect(self, url: str, params: dict[str, str] | None = None) -> Any:
+        headers: dict[str, str] = {}
+        self.authenticator.apply(headers, {})
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        websocket = await self.session.ws_connect(url, headers=headers, heartbeat=20)
+        self.websockets.add(websocket)
+        return websocket
+
+
+class ARIClient:
+    """A connection to ARI with its Stasis application (see the module docstring)."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        app: str | None = None,
+        *,
+        connect_timeout: float | None = None,
+        request_timeout: float | None = None,
+    ) -> None:
+        self.host: str = host if host is not None else config.ASTERISK_HOST
+        self.port: int = int(port if port is not None else config.ASTERISK_ARI_PORT)
+        self.username: str = username if username is not None else config.ASTERISK_ARI_USER
+        self._password: str = password if password is not None else config.ASTERISK_ARI_PASS
+        self.app: str = app if app is not None else config.ASTERISK_ARI_APP
+        self.connect_timeout: float = connect_timeout or config.ASTERISK_CONNECT_TIMEOUT
+        self.request_timeout: float = request_timeout or config.ASTERISK_ACTION_TIMEOUT
+        self.base_url = f"http://{self.host}:{self.port}/"
+        self.closed = False
+        self.reconnects = 0
+        self._client: Client | None = None
+        self._http: _HttpClient | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._hooks: list[ConnectHook] = []
+        self._listeners: list[tuple[str, EventCallback]] = []
+        self._connected = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("connected" if self.connected else "disconnected")
+        return f"<ARIClient {self.username}@{self.host}:{self.port} app={self.app!r} {state}>"
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def client(self) -> Client:
+        """The underlying aioari client, for the ARI resources (channels, bridges, ...)."""
+        if self._client is None:
+            raise AsteriskConnectionError("ARIClient is not connected; call connect() first.")
+        return self._client
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Load the ARI API, open the event websocket for our app; clear errors on failure."""
+        if self.closed:
+            raise AsteriskConnectionError("This ARIClient is closed; create a new one.")
+        authenticator = BasicAuthenticator(self.host, self.username, self._password)
+        self._http = _HttpClient(auth=authenticator)
+        self._client = Client(self.base_url, self._http)
+        try:
+            await asyncio.wait_for(self._client.init(), self.connect_timeout)
+            websocket = await asyncio.wait_for(self._open_websocket(), self.connect_timeout)
+        except BaseException as exc:
+            await self._http.close()
+            self._client = self._http = None
+            if isinstance(exc, Exception):
+                raise self._translate(exc) from None
+            raise
+        for event_type, callback in self._listeners:
+            self._client.on_event(event_type, callback)
+        self._connected.set()
+        self._runner = asyncio.create_task(self._run(websocket), name=f"ari-events-{self.app}")
+        log.info(
+            "ARI connected to %s:%s as %s, app %s", self.host, self.port, self.username, self.app
+        )
+
+    def _translate(self, exc: Exception) -> Exception:
+        where = f"Asterisk ARI at {self.base_url}"
+        status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+        if status == 401:
+            return AuthenticationError(
+                f"{where} refused user {self.username!r} (401 Unauthorized). Check that "
+                "ASTERISK_ARI_USER names a `type = user` section of ari.conf and that "
+                "ASTERISK_ARI_PASS is its password."
+            )
+        if isinstance(status, int):
+            return AsteriskConnectionError(
+                f"{where} answered {status}. Is ARI enabled (ari.conf [general] enabled = yes, "
+                "module res_ari loaded) and does ASTERISK_ARI_PORT name http.conf's bindport?"
+            )
+        if isinstance(exc, TimeoutError):
+            return AsteriskConnectionError(
+                f"{where} did not answer within {self.connect_timeout:g} s. Is the host right?"
+            )
+        if isinstance(exc, aiohttp.ClientError | OSError):
+            return AsteriskConnectionError(
+                f"Cannot reach {where}: {exc}. Is Asterisk running with its http server "
+                "enabled (http.conf [general] enabled = yes, bindaddr, bindport), and do "
+                "ASTERISK_HOST / ASTERISK_ARI_PORT point at it?"
+            )
+        return AsteriskConnectionError(f"{where}: {exc}")
+
+    async def _open_websocket(self) -> Any:
+        return await self.client.swagger.events.eventWebsocket(app=self.app)
+
+    async def _run(self, websocket: Any) -> None:
+        backoff = _BACKOFF_FIRST
+        while not self.closed:
+            if websocket is None:
+                try:
+                    websocket = await asyncio.wait_for(self._open_websocket(), self.connect_timeout)
+                except (
+                    aiohttp.ClientError,
+                    OSError,
+                    TimeoutError,
+                    web_exceptions.HTTPError,
+                ) as exc:
+                    log.debug("ARI reconnect to %s failed: %s", self.base_url, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _BACKOFF_MAX)
+                    continue
+                self.reconnects += 1
+                backoff = _BACKOFF_FIRST
+                self._connected.set()
+                log.info("ARI reconnected to %s", self.base_url)
+                for hook in list(self._hooks):
+                    self._spawn(hook())
+            try:
+                await self._drain(websocket)
+            except (aiohttp.ClientError, OSError) as exc:
+                log.debug("ARI websocket error: %s", exc)
+            finally:
+                self._connected.clear()
+                await websocket.close()
+                if self._http is not None:
+                    self._http.websockets.discard(websocket)
+                websocket = None
+            if not self.closed:
+                log.warning("ARI websocket to %s closed; reconnecting", self.base_url)
+
+    async def _drain(self, websocket: Any) -> None:
+        client = self.client
+        async for message in websocket:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                event = json.loads(message.data)
+            except ValueError:
+                log.warning("ARI sent a malformed event (not JSON); ignored")
+                continue
+            if isinstance(event, dict) and "type" in event:
+                await client.process_ws(event)
+
+    async def request(self, resource: str, operation: str, **params: Any) -> Any:
+        """Call an ARI operation, e.g. ``request("channels", "hangup", channelId=...)``.
+
+        Raises :class:`ActionError` when Asterisk refuses it or does not answer in time.
+        """
+        repository = getattr(self.client, resource)
+        try:
+            return await asyncio.wait_for(
+                getattr(repository, operation)(**params), self.request_timeout
+            )
+        except TimeoutError:
+            raise ActionError(
+                f"ARI {resource}.{operation} got no answer within {self.request_timeout:g} s"
+            ) from None
+        except web_exceptions.HTTPError as exc:
+            raise ActionError(
+                f"ARI {resource}.{operation} failed: {exc.status} {exc.text or exc.reason}",
+                exc,
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise AsteriskConnectionError(
+                f"ARI {resource}.{operation}: cannot reach {self.base_url}: {exc}"
+            ) from None
+
+    def on_event(self, event_type: str, callback: EventCallback) -> None:
+        """Call ``callback(event)`` for every event of ``event_type`` (``*`` for all)."""
+        self._listeners.append((event_type, callback))
+        if self._client is not None:
+            self._client.on_event(event_type, callback)
+
+    def add_connect_hook(self, hook: ConnectHook) -> None:
+        """Run ``await hook()`` after every reconnect of the event websocket."""
+        self._hooks.append(hook)
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until the event websocket is open."""
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ARI connect hook failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Close the websocket and the http session; cancel what this client started."""
+        if self.closed:
+            return
+        self.closed = True
+        self._connected.clear()
+        tasks = [*self._tasks, *([self._runner] if self._runner else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+        self._client = self._http = None
