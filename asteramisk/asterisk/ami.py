@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from panoramisk import Manager
+from panoramisk import Manager, actions
+from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from asteramisk.config import config
@@ -48,6 +49,28 @@ def check_header_value(name: str, value: object) -> str:
             "header and inject others; encode the value (for message bodies, Base64Body)."
         )
     return text
+
+
+class _Action(actions.Action):  # type: ignore[misc]
+    """panoramisk's Action, minus a KeyError on "... successfully queued" without Async."""
+
+    @property
+    def multi(self) -> bool:
+        if "async" not in self:
+            message = self.responses[0].message.lower()
+            if message.endswith("successfully queued"):
+                return bool(self.as_list)
+        return bool(super().multi)
+
+
+class _Protocol(AMIProtocol):  # type: ignore[misc]
+    """panoramisk's protocol, where one odd message cannot take the connection down."""
+
+    def handle_message(self, message: Message) -> None:
+        try:
+            super().handle_message(message)
+        except Exception:
+            log.exception("AMI: could not handle a message from Asterisk; ignored")
 
 
 class _Manager(Manager):  # type: ignore[misc]
@@ -167,6 +190,7 @@ class AMIClient:
             reconnect_timeout=_BACKOFF_FIRST,
             loop=asyncio.get_running_loop(),
             forgetable_actions=("ping", "login", "logoff"),
+            protocol_factory=_Protocol,
         )
         manager.register_event("FullyBooted", self._fully_booted)
         manager.on_login = self._logged_in
@@ -270,7 +294,7 @@ class AMIClient:
             raise AsteriskConnectionError(
                 f"Cannot send AMI action {name}: not connected to {self.host}:{self.port}."
             )
-        future = manager.send_action(fields, as_list=as_list)
+        future = manager.send_action(_Action(fields, as_list=as_list), as_list=as_list)
         try:
             response = await asyncio.wait_for(future, timeout or self.action_timeout)
         except TimeoutError:

@@ -1,0 +1,309 @@
+"""An asyncio FastAGI server: every AGI call from Asterisk runs a handler coroutine.
+
+::
+
+    from asteramisk.agi import FastAGIServer, core
+
+    async def handler(agi):
+        await agi.execute(core.Answer())
+        digits, timed_out = await agi.execute(core.GetData("beep", timeout=3000, max_digits=4))
+
+    server = FastAGIServer(host="127.0.0.1", port=4573)
+    server.add_route("menu", handler)        # AGI(agi://127.0.0.1:4573/menu) in the dialplan
+    async with server:
+        await server.serve_forever()
+
+Each call gets its own task. ``agi.env`` holds the ``agi_*`` variables, ``agi.args`` the
+``agi_arg_N`` arguments and ``agi.query`` the URL's query (``agi://host/menu?lang=fr``).
+When the handler returns, the connection is closed and the dialplan goes on. An unknown route or
+a handler that raises is logged and its connection closed; the other calls are untouched. When
+the caller hangs up, the next ``execute`` raises :class:`~asteramisk.agi.core.AGIHangup`
+(a :class:`~asteramisk.exceptions.HangupException`).
+
+The server binds 127.0.0.1 unless told otherwise; ``allowed_clients`` limits which addresses
+may connect. The protocol work is done by the sans-I/O :mod:`asteramisk.agi.protocol`, in an
+``asyncio.Protocol`` with no stream layer between: a command costs one write and one wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import urllib.parse
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Self, TypeVar
+
+from asteramisk.agi import core
+from asteramisk.agi.protocol import (
+    AGIParser,
+    Environment,
+    HangupNotice,
+    ProtocolError,
+    Response,
+)
+
+__all__ = ["AGI", "FastAGIServer", "Handler"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Handler = Callable[["AGI"], Awaitable[object]]
+
+
+class AGI(asyncio.Protocol):
+    """One AGI session (one call). Handlers receive it and ``await agi.execute(command)``."""
+
+    def __init__(self, server: FastAGIServer) -> None:
+        self._server = server
+        self._parser = AGIParser()
+        self._transport: asyncio.Transport | None = None
+        self._waiting: deque[asyncio.Future[Response]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.env: dict[str, str] = {}
+        self.args: list[str] = []
+        self.query: dict[str, str] = {}
+        self.route = ""
+        self.peer = ""
+        self.hung_up = False
+        self.closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("hung up" if self.hung_up else "open")
+        channel = self.env.get("agi_channel", "?")
+        return f"<AGI {channel} route={self.route!r} {state}>"
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer[0]) if peer else ""
+        if not self._server._allowed(self.peer):
+            log.warning("FastAGI connection from %s refused: not in allowed_clients", self.peer)
+            self.closed = True
+            transport.close()
+            return
+        self._server._sessions.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self._parser.feed(data)
+        except ProtocolError as exc:
+            log.warning("FastAGI %s: %s; closing the connection", self.peer, exc)
+            self._fail(core.AGISIGPIPEHangup(f"protocol error: {exc}"))
+            self.close()
+            return
+        for event in events:
+            if type(event) is Response:
+                if event.code < 200:
+                    continue  # provisional ("100 result=0 Trying..." of GOSUB): wait on
+                if self._waiting:
+                    future = self._waiting.popleft()
+                    if not future.done():
+                        future.set_result(event)
+                else:
+                    log.warning("FastAGI %s: unexpected response %r", self.peer, event.line)
+            elif type(event) is HangupNotice:
+                self.hung_up = True
+            elif type(event) is Environment:
+                self._start(event.variables)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(core.AGISIGPIPEHangup("the connection to Asterisk closed"))
+        self._server._sessions.discard(self)
+
+    def _fail(self, exc: BaseException) -> None:
+        while self._waiting:
+            future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(exc)
+
+    def _start(self, env: dict[str, str]) -> None:
+        self.env = env
+        script = env.get("agi_network_script", "")
+        path, _, query = script.partition("?")
+        self.route = path.strip("/")
+        self.query = dict(urllib.parse.parse_qsl(query))
+        self.args = [
+            env[f"agi_arg_{n}"] for n in range(1, len(env) + 1) if f"agi_arg_{n}" in env
+        ]
+        handler = self._server._routes.get(self.route, self._server._default)
+        if handler is None:
+            log.warning("FastAGI %s: no route %r; closing", self.peer, self.route)
+            self.close()
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run(handler))
+        self._server._tasks.add(self._task)
+        self._task.add_done_callback(self._server._tasks.discard)
+
+    async def _run(self, handler: Handler) -> None:
+        try:
+            await handler(self)
+        except core.AGIHangup:
+            log.debug("FastAGI %s: caller hung up", self.env.get("agi_channel"))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "FastAGI handler for route %r raised on channel %s",
+                self.route,
+                self.env.get("agi_channel"),
+            )
+        finally:
+            self.close()
+
+    # -- the handler's API --------------------------------------------------------------------
+
+    async def execute(self, action: core.Action[T]) -> T:
+        """Send ``action`` to Asterisk and return its value (see :mod:`~asteramisk.agi.core`).
+
+        Raises the ``AGI*`` errors of :mod:`~asteramisk.agi.core`; after the caller hung up,
+        :class:`~asteramisk.agi.core.AGIResultHangup`.
+        """
+        if self.hung_up:
+            raise core.AGIResultHangup("the caller hung up")
+        if self.closed or self._transport is None:
+            raise core.AGISIGPIPEHangup("the connection to Asterisk is closed")
+        line = action.command
+        async with self._lock:  # one command at a time, even from several tasks
+            future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+            self._waiting.append(future)
+            self._transport.write(line)
+            response = await future
+        return self._result(action, response)
+
+    def _result(self, action: core.Action[T], response: Response) -> T:
+        code = response.code
+        if code == 200:
+            if response.result is None:
+                raise core.AGINoResultError(f"no result in {response.line!r}", response)
+            if response.result == "-1" and self.hung_up:
+                raise core.AGIResultHangup("the caller hung up", response)
+            return action.process_response(response)
+        if code == 511:
+            if self.hung_up:
+                raise core.AGIResultHangup("the caller hung up", response)
+            raise core.AGIDeadChannelError(response.line, response)
+        if code == 510:
+            raise core.AGIInvalidCommandError(f"{action.name}: {response.line}", response)
+        if code == 520:
+            raise core.AGIUsageError(response.usage or response.line, response)
+        raise core.AGIUnknownError(f"unknown response code: {response.line!r}", response)
+
+    @property
+    def channel(self) -> str:
+        """The channel name (``agi_channel``)."""
+        return self.env.get("agi_channel", "")
+
+    def close(self) -> None:
+        """Close the connection; Asterisk continues the dialplan after the AGI() call."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
+        self.closed = True
+
+
+class FastAGIServer:
+    """A FastAGI server (see the module docstring)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        *,
+        allowed_clients: Iterable[str] | None = None,
+        default_handler: Handler | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._routes: dict[str, Handler] = {}
+        self._default = default_handler
+        self._networks = (
+            [ipaddress.ip_network(client, strict=False) for client in allowed_clients]
+            if allowed_clients is not None
+            else None
+        )
+        self._server: asyncio.Server | None = None
+        self._sessions: set[AGI] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        state = "serving" if self._server is not None else "stopped"
+        return f"<FastAGIServer {self.host}:{self.port} {state} calls={len(self._tasks)}>"
+
+    def add_route(self, path: str, handler: Handler) -> None:
+        """Serve ``agi://host:port/<path>`` with ``handler(agi)``."""
+        self._routes[path.strip("/")] = handler
+
+    def remove_route(self, path: str) -> None:
+        self._routes.pop(path.strip("/"), None)
+
+    def _allowed(self, peer: str) -> bool:
+        if self._networks is None:
+            return True
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)
+
+    @property
+    def calls(self) -> int:
+        """How many handlers are running."""
+        return len(self._tasks)
+
+    async def start(self) -> None:
+        """Start listening (port 0 picks a free port, then found in ``port``)."""
+        if self._server is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: AGI(self), self.host, self.port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("FastAGI server listening on %s:%s", self.host, self.port)
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled or closed."""
+        await self.start()
+        assert self._server is not None
+        try:
+            await self._server.serve_forever()
+        except asyncio.CancelledError:
+            if self._server is not None and self._server.is_serving():
+                raise
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop accepting calls, give running handlers ``grace`` seconds, cancel the rest."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        tasks = set(self._tasks)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for session in list(self._sessions):
+            session.close()
+        if server is not None:
+            await server.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+

@@ -1,0 +1,98 @@
+"""Helpers to run FastAGI handlers on real calls: ``Local/`` channels originated over AMI."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from asteramisk.agi import AGI, FastAGIServer
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.testing import SandboxSettings
+
+
+class AGICalls:
+    """Runs a handler on a real call and returns what it returned (or raises what it raised)."""
+
+    def __init__(self, ami: AMIClient, server: FastAGIServer, context: str) -> None:
+        self.ami = ami
+        self.server = server
+        self.context = context
+        self._numbers = itertools.count(1)
+
+    async def add_extension(self, exten: str, priority: int, app: str, data: str = "") -> None:
+        await self.ami.action({
+            "Action": "DialplanExtensionAdd",
+            "Context": self.context,
+            "Extension": exten,
+            "Priority": str(priority),
+            "Application": app,
+            "ApplicationData": data,
+            "Replace": "yes",
+        })
+
+    async def run(
+        self, handler: Callable[[AGI], Awaitable[Any]], *, timeout: float = 30.0
+    ) -> Any:
+        route = f"t{next(self._numbers)}"
+        result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        async def wrapped(agi: AGI) -> None:
+            try:
+                value = await handler(agi)
+            except BaseException as exc:
+                if not result.done():
+                    result.set_exception(exc)
+                raise
+            if not result.done():
+                result.set_result(value)
+
+        self.server.add_route(route, wrapped)
+        url = f"agi://127.0.0.1:{self.server.port}/{route}"
+        await self.add_extension(route, 1, "AGI", url)
+        await self.add_extension(route, 2, "Hangup")
+        await self.ami.action({
+            "Action": "Originate",
+            "Channel": f"Local/{route}@{self.context}/n",
+            "Application": "Wait",
+            "Data": "60",
+            "Async": "true",
+        })
+        try:
+            return await asyncio.wait_for(result, timeout)
+        finally:
+            self.server.remove_route(route)
+
+    async def press(self, agi: AGI, digits: str) -> None:
+        """DTMF as if the caller pressed ``digits`` on the AGI channel."""
+        for digit in digits:
+            await self.ami.action({
+                "Action": "PlayDTMF",
+                "Channel": agi.channel,
+                "Digit": digit,
+                "Duration": "80",
+                "Receive": "true",
+            })
+            await asyncio.sleep(0.12)
+
+    async def hang_up_caller(self, agi: AGI) -> None:
+        """Hang up the calling half of the Local channel: the caller hangs up."""
+        await self.ami.action({"Action": "Hangup", "Channel": agi.channel.replace(";2", ";1")})
+
+
+@pytest.fixture
+async def agi_calls(asterisk: SandboxSettings) -> AsyncIterator[AGICalls]:
+    context = f"asteramisk-test-{uuid.uuid4().hex[:8]}"
+    async with AMIClient() as ami, FastAGIServer(port=0) as server:
+        calls = AGICalls(ami, server, context)
+        try:
+            yield calls
+        finally:
+            await ami.action(
+                {"Action": "Command", "Command": f"dialplan remove context {context}"},
+                check=False,
+            )
