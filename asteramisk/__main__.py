@@ -1,4 +1,4 @@
-"""The ``asteramisk`` command line: ``python -m asteramisk sandbox up|down|status|env|cli``."""
+"""The ``asteramisk`` command line: ``demo`` and ``sandbox up|down|status|env|cli``."""
 
 from __future__ import annotations
 
@@ -50,10 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox = commands.add_parser("sandbox", help="a real Asterisk 22 for development and tests")
     sandbox.add_argument("action", choices=["up", "down", "status", "env", "cli"])
     sandbox.add_argument("cli_args", nargs="*", help="with `cli`: the Asterisk CLI command")
+    commands.add_parser("demo", help="a real call against the sandbox, with its transcript")
     args = parser.parse_args(argv)
     try:
         if args.command == "sandbox":
             return _sandbox(args)
+        if args.command == "demo":
+            from asteramisk.demo import run_demo
+
+            return run_demo()
     except AsteramiskException as exc:
         print(f"asteramisk: {exc}", file=sys.stderr)
         return 1

@@ -130,9 +130,7 @@ class AGI(asyncio.Protocol):
         path, _, query = script.partition("?")
         self.route = path.strip("/")
         self.query = dict(urllib.parse.parse_qsl(query))
-        self.args = [
-            env[f"agi_arg_{n}"] for n in range(1, len(env) + 1) if f"agi_arg_{n}" in env
-        ]
+        self.args = [env[f"agi_arg_{n}"] for n in range(1, len(env) + 1) if f"agi_arg_{n}" in env]
         handler = self._server._routes.get(self.route, self._server._default)
         if handler is None:
             log.warning("FastAGI %s: no route %r; closing", self.peer, self.route)
@@ -305,5 +303,3 @@ class FastAGIServer:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-

@@ -25,19 +25,19 @@ class AGICalls:
         self._numbers = itertools.count(1)
 
     async def add_extension(self, exten: str, priority: int, app: str, data: str = "") -> None:
-        await self.ami.action({
-            "Action": "DialplanExtensionAdd",
-            "Context": self.context,
-            "Extension": exten,
-            "Priority": str(priority),
-            "Application": app,
-            "ApplicationData": data,
-            "Replace": "yes",
-        })
+        await self.ami.action(
+            {
+                "Action": "DialplanExtensionAdd",
+                "Context": self.context,
+                "Extension": exten,
+                "Priority": str(priority),
+                "Application": app,
+                "ApplicationData": data,
+                "Replace": "yes",
+            }
+        )
 
-    async def run(
-        self, handler: Callable[[AGI], Awaitable[Any]], *, timeout: float = 30.0
-    ) -> Any:
+    async def run(self, handler: Callable[[AGI], Awaitable[Any]], *, timeout: float = 30.0) -> Any:
         route = f"t{next(self._numbers)}"
         result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
@@ -55,13 +55,15 @@ class AGICalls:
         url = f"agi://127.0.0.1:{self.server.port}/{route}"
         await self.add_extension(route, 1, "AGI", url)
         await self.add_extension(route, 2, "Hangup")
-        await self.ami.action({
-            "Action": "Originate",
-            "Channel": f"Local/{route}@{self.context}/n",
-            "Application": "Wait",
-            "Data": "60",
-            "Async": "true",
-        })
+        await self.ami.action(
+            {
+                "Action": "Originate",
+                "Channel": f"Local/{route}@{self.context}/n",
+                "Application": "Wait",
+                "Data": "60",
+                "Async": "true",
+            }
+        )
         try:
             return await asyncio.wait_for(result, timeout)
         finally:
@@ -70,13 +72,15 @@ class AGICalls:
     async def press(self, agi: AGI, digits: str) -> None:
         """DTMF as if the caller pressed ``digits`` on the AGI channel."""
         for digit in digits:
-            await self.ami.action({
-                "Action": "PlayDTMF",
-                "Channel": agi.channel,
-                "Digit": digit,
-                "Duration": "80",
-                "Receive": "true",
-            })
+            await self.ami.action(
+                {
+                    "Action": "PlayDTMF",
+                    "Channel": agi.channel,
+                    "Digit": digit,
+                    "Duration": "80",
+                    "Receive": "true",
+                }
+            )
             await asyncio.sleep(0.12)
 
     async def hang_up_caller(self, agi: AGI) -> None:

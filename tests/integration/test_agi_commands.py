@@ -67,7 +67,9 @@ async def test_channel_and_playback_commands(agi_calls: AGICalls) -> None:
         key, offset = await with_keys(agi_calls, agi, core.StreamFile("tt-monkeys", "59"), "5")
         assert key == "5" and offset > 0
         assert await run(agi, core.ControlStreamFile("beep")) is None
-        assert await with_keys(agi_calls, agi, core.ControlStreamFile("tt-monkeys", "4"), "4") == "4"
+        assert (
+            await with_keys(agi_calls, agi, core.ControlStreamFile("tt-monkeys", "4"), "4") == "4"
+        )
         assert await run(agi, core.GetOption("beep", "12", 300)) is None
         key, _ = await with_keys(agi_calls, agi, core.GetOption("tt-monkeys", "12", 2000), "2")
         assert key == "2"
