@@ -1,0 +1,236 @@
+"""The sans-I/O AGI codec, on a transcript recorded from Asterisk 22, whole and byte by byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asteramisk.agi import core
+from asteramisk.agi.protocol import (
+    MAX_LINE,
+    AGIParser,
+    Environment,
+    Event,
+    HangupNotice,
+    ProtocolError,
+    Response,
+    encode_command,
+    parse_response_line,
+    quote,
+    unquote_words,
+)
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts"
+RECEIVED = (TRANSCRIPTS / "session.received").read_bytes()
+SENT = (TRANSCRIPTS / "session.sent").read_bytes()
+
+
+def feed_all(parser: AGIParser, chunks: list[bytes]) -> list[Event]:
+    events: list[Event] = []
+    for chunk in chunks:
+        events.extend(parser.feed(chunk))
+    return events
+
+
+def check_session(events: list[Event]) -> None:
+    env = events[0]
+    assert isinstance(env, Environment)
+    assert env.variables["agi_network_script"] == "rec?lang=en&x=1"
+    assert env.variables["agi_channel"].startswith("Local/rec@ctx-")
+    assert env.variables["agi_arg_1"] == "arg one"
+    assert env.variables["agi_accountcode"] == ""
+    responses = [e for e in events if isinstance(e, Response)]
+    codes = [r.code for r in responses]
+    assert codes == [200, 200, 200, 200, 510, 520, 200, 200, 100, 200, 200]
+    assert responses[2].result == "1"
+    assert responses[2].data == 'a "quoted" (value) with (parens'
+    assert responses[3].data is None
+    assert "Proper usage follows" not in responses[5].usage
+    assert responses[5].usage.startswith("Stream the given")
+    assert responses[7].endpos == 3520
+    assert isinstance(events[-1], HangupNotice)
+
+
+def test_recorded_session_whole() -> None:
+    check_session(AGIParser().feed(RECEIVED))
+
+
+def test_recorded_session_one_byte_at_a_time() -> None:
+    check_session(feed_all(AGIParser(), [RECEIVED[i : i + 1] for i in range(len(RECEIVED))]))
+
+
+@pytest.mark.parametrize("size", [2, 3, 7, 64])
+def test_recorded_session_in_chunks(size: int) -> None:
+    chunks = [RECEIVED[i : i + size] for i in range(0, len(RECEIVED), size)]
+    check_session(feed_all(AGIParser(), chunks))
+
+
+def test_sent_commands_are_what_encode_command_makes() -> None:
+    lines = SENT.decode().splitlines()
+    assert lines[1] == 'SET VARIABLE V "a \\"quoted\\" (value) with (parens"'
+    assert encode_command("SET VARIABLE", "V", 'a "quoted" (value) with (parens') == (
+        lines[1].encode() + b"\n"
+    )
+    assert encode_command("STREAM FILE", "beep", "") == b'STREAM FILE beep ""\n'
+    assert encode_command("GOSUB", "ctx", "sub", 1) == b"GOSUB ctx sub 1\n"
+    assert core.GetVariable("V").command == b"GET VARIABLE V\n"
+
+
+@pytest.mark.parametrize("bad", ["a\nHANGUP", "a\rb", "nul\x00", "x\r\nANSWER"])
+def test_cr_lf_nul_never_reach_the_wire(bad: str) -> None:
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        encode_command("SET VARIABLE", "X", bad)
+    with pytest.raises(ValueError):
+        _ = core.SendText(bad).command
+
+
+def test_trailing_optional_arguments_are_left_out() -> None:
+    assert core.ChannelStatus().command == b"CHANNEL STATUS\n"
+    assert core.Hangup("PJSIP/x-1").command == b"HANGUP PJSIP/x-1\n"
+    assert core.DatabaseDeltree("fam").command == b"DATABASE DELTREE fam\n"
+    with pytest.raises(ValueError, match="optional argument"):
+        encode_command("X", None, "given")
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\r\n\x00"), max_size=60))
+def test_quoting_round_trips_any_argument(argument: str) -> None:
+    line = encode_command("SET VARIABLE", "NAME", argument).decode()
+    assert line.endswith("\n") and line.count("\n") == 1
+    assert unquote_words(line[:-1]) == ["SET", "VARIABLE", "NAME", argument]
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n\x00")), max_size=5))
+def test_quoting_keeps_argument_boundaries(arguments: list[str]) -> None:
+    line = " ".join(quote(a) for a in arguments)
+    assert unquote_words(line) == arguments
+
+
+@pytest.mark.parametrize(
+    ("line", "result", "data", "extra"),
+    [
+        ("200 result=1 (value)", "1", "value", {}),
+        ("200 result=0 endpos=3520", "0", None, {"endpos": "3520"}),
+        ("200 result=53 endpos=120", "53", None, {"endpos": "120"}),
+        ("200 result= (timeout)", "", "timeout", {}),
+        ("200 result=35 (dtmf) endpos=8000", "35", "dtmf", {"endpos": "8000"}),
+        ("200 result=1 (a) b (c)", "1", "a) b (c", {}),
+        ("200 result=1 (unbalanced", "1", "unbalanced", {}),
+        ("200 result=0 Gosub complete", "0", None, {}),
+        (
+            "200 result=1 (speech) endpos=0 results=1 score0=900",
+            "1",
+            "speech",
+            {"endpos": "0", "results": "1", "score0": "900"},
+        ),
+    ],
+)
+def test_response_lines(line: str, result: str, data: str | None, extra: dict[str, str]) -> None:
+    response = parse_response_line(line)
+    assert (response.code, response.result, response.data, response.extra) == (
+        200,
+        result,
+        data,
+        extra,
+    )
+
+
+def test_malformed_lines_are_protocol_errors() -> None:
+    with pytest.raises(ProtocolError):
+        parse_response_line("garbage here")
+    parser = AGIParser()
+    with pytest.raises(ProtocolError, match="environment"):
+        parser.feed(b"this is not agi\n")
+
+
+def test_a_line_that_never_ends_is_refused() -> None:
+    parser = AGIParser()
+    parser.feed(b"agi_channel: x\n\n")
+    with pytest.raises(ProtocolError, match="longer than"):
+        for _ in range(MAX_LINE // 4096 + 2):
+            parser.feed(b"2" * 4096)
+
+
+@pytest.mark.parametrize(
+    ("action", "line", "expected"),
+    [
+        (core.GetData("beep"), "200 result=123 (timeout)", ("123", True)),
+        (core.GetData("beep"), "200 result=12", ("12", False)),
+        (core.WaitForDigit(), "200 result=0", None),
+        (core.WaitForDigit(), "200 result=55", "7"),
+        (core.StreamFile("x"), "200 result=0 endpos=100", None),
+        (core.StreamFile("x"), "200 result=-1 endpos=0", None),
+        (core.StreamFile("x", "5"), "200 result=53 endpos=640", ("5", 640)),
+        (core.GetOption("x", "1"), "200 result=49 endpos=10", ("1", 10)),
+        (core.RecordFile("f"), "200 result=0 (timeout) endpos=800", ("", 800, True)),
+        (core.RecordFile("f"), "200 result=35 (dtmf) endpos=800", ("#", 800, False)),
+        (core.DatabaseGet("f", "k"), "200 result=1 (v)", "v"),
+        (core.ChannelStatus(), "200 result=6", core.CHANNEL_UP),
+        (core.TDDMode(core.TDD_ON), "200 result=0", False),
+        (core.Exec("Wait", [1]), "200 result=0", "0"),
+        (core.ReceiveChar(10), "200 result=0 (timeout)", ("", True)),
+        (core.ReceiveChar(10), "200 result=-1 (hangup)", None),
+        (
+            core.SpeechRecognize("p", 10),
+            "200 result=1 (speech) results=1 text0=hi",
+            {"result": "speech", "results": "1", "text0": "hi"},
+        ),
+    ],
+)
+def test_command_results(action: core.Action[object], line: str, expected: object) -> None:
+    assert action.process_response(parse_response_line(line)) == expected
+
+
+@pytest.mark.parametrize(
+    ("action", "line", "error"),
+    [
+        (core.DatabaseGet("f", "k"), "200 result=0", core.AGIDBError),
+        (core.DatabasePut("f", "k", "v"), "200 result=0", core.AGIDBError),
+        (core.DatabaseDeltree("f"), "200 result=1", core.AGIDBError),
+        (core.Exec("Nope"), "200 result=-2", core.AGIAppError),
+        (core.Answer(), "200 result=-1", core.AGIAppError),
+        (core.StreamFile("x"), "200 result=-1", core.AGIAppError),
+        (core.WaitForDigit(), "200 result=-1 (hangup)", core.AGIResultHangup),
+        (core.RecordFile("f"), "200 result=-1 (writefile)", core.AGIAppError),
+        (core.RecordFile("f"), "200 result=0 (hangup) endpos=0", core.AGIResultHangup),
+        (core.SpeechCreate("x"), "200 result=0", core.AGIAppError),
+        (core.ChannelStatus(), "200 result=abc", core.AGIUnknownError),
+    ],
+)
+def test_command_failures(action: core.Action[object], line: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        action.process_response(parse_response_line(line))
+
+
+def test_exception_tree_mirrors_the_reference() -> None:
+    from asteramisk.exceptions import AsteramiskException, HangupException
+
+    assert issubclass(core.AGIDBError, core.AGIAppError)
+    assert issubclass(core.AGIAppError, core.AGIError)
+    assert issubclass(core.AGIError, core.AGIException)
+    for error in (
+        core.AGIUnknownError,
+        core.AGIDeadChannelError,
+        core.AGIInvalidCommandError,
+        core.AGIUsageError,
+    ):
+        assert issubclass(error, core.AGIError)
+    assert issubclass(core.AGINoResultError, core.AGIException)
+    assert issubclass(core.AGIResultHangup, core.AGIHangup)
+    assert issubclass(core.AGISIGPIPEHangup, core.AGIHangup)
+    assert issubclass(core.AGIHangup, HangupException)
+    assert issubclass(core.AGIException, AsteramiskException)
+    assert core.AGIDBError("m", items={"a": 1}).items == {"a": 1}
+
+
+def test_constants_of_the_reference() -> None:
+    assert [core.CHANNEL_DOWN_AVAILABLE, core.CHANNEL_BUSY] == [0, 7]
+    assert core.FORMAT_WAV == "wav" and core.FORMAT_SLN == "sln"
+    assert core.TDD_MATE == "mate"
+    assert core.Verbose("m").command == b"VERBOSE m 3\n"
+    assert core.SetCallerid("123", "A B").command == b'SET CALLERID "\\"A B\\" <123>"\n'
+    assert core.ControlStreamFile("f", [1, "#"], 500).command == (
+        b"CONTROL STREAM FILE f 1# 3000 X X X 500\n"
+    )

@@ -1,0 +1,289 @@
+"""The FastAGI server under fault injection: a protocol-level fake Asterisk on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from asteramisk.agi import AGI, FastAGIServer, core
+
+
+class FakeAsterisk:
+    """Connects like Asterisk's AGI(): sends the environment, answers commands line by line."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.commands: list[bytes] = []
+
+    @classmethod
+    async def call(cls, port: int, script: str = "test", **env: str) -> FakeAsterisk:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        lines = ["agi_network: yes", f"agi_network_script: {script}", "agi_channel: Fake/1-0001"]
+        lines += [f"agi_{k}: {v}" for k, v in env.items()]
+        writer.write(("\n".join(lines) + "\n\n").encode())
+        await writer.drain()
+        return cls(reader, writer)
+
+    async def expect(self, command: bytes, answer: bytes) -> None:
+        line = await asyncio.wait_for(self.reader.readline(), 5)
+        assert line == command
+        self.commands.append(line)
+        self.writer.write(answer)
+        await self.writer.drain()
+
+    async def closed_by_server(self) -> bool:
+        return await asyncio.wait_for(self.reader.read(), 5) == b""
+
+
+@pytest.fixture
+async def server() -> FastAGIServer:
+    srv = FastAGIServer(port=0)
+    await srv.start()
+    yield srv  # type: ignore[misc]
+    await srv.close(grace=1)
+    assert srv.calls == 0
+
+
+async def test_env_args_query_and_a_command(server: FastAGIServer) -> None:
+    seen: dict[str, object] = {}
+
+    async def handler(agi: AGI) -> None:
+        seen["args"], seen["query"], seen["route"] = agi.args, agi.query, agi.route
+        seen["value"] = await agi.execute(core.GetVariable("X"))
+
+    server.add_route("menu", handler)
+    fake = await FakeAsterisk.call(server.port, "menu?lang=fr&x=1", arg_1="a b", arg_2="c")
+    await fake.expect(b"GET VARIABLE X\n", b"200 result=1 (hello world)\n")
+    assert await fake.closed_by_server()
+    assert seen == {
+        "args": ["a b", "c"],
+        "query": {"lang": "fr", "x": "1"},
+        "route": "menu",
+        "value": "hello world",
+    }
+
+
+async def test_unknown_route_is_closed_and_logged(
+    server: FastAGIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = await FakeAsterisk.call(server.port, "nowhere")
+    assert await fake.closed_by_server()
+    assert "no route 'nowhere'" in caplog.text
+
+
+async def test_handler_that_raises_does_not_touch_other_calls(
+    server: FastAGIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    release = asyncio.Event()
+
+    async def bad(agi: AGI) -> None:
+        raise RuntimeError("boom")
+
+    async def good(agi: AGI) -> None:
+        await release.wait()
+        assert await agi.execute(core.Noop()) is None
+
+    server.add_route("bad", bad)
+    server.add_route("good", good)
+    survivor = await FakeAsterisk.call(server.port, "good")
+    victims = [await FakeAsterisk.call(server.port, "bad") for _ in range(5)]
+    for victim in victims:
+        assert await victim.closed_by_server()
+    assert caplog.text.count("RuntimeError: boom") == 5
+    release.set()
+    await survivor.expect(b"NOOP\n", b"200 result=0\n")
+    assert await survivor.closed_by_server()
+
+
+async def test_hangup_line_makes_the_next_execute_raise(server: FastAGIServer) -> None:
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(agi: AGI) -> None:
+        await agi.execute(core.Answer())
+        try:
+            await agi.execute(core.StreamFile("beep"))
+        except BaseException as exc:
+            outcome.set_result(exc)
+            raise
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    await fake.expect(b"ANSWER\n", b"200 result=0\nHANGUP\n")
+    assert isinstance(await outcome, core.AGIResultHangup)
+    assert fake.commands == [b"ANSWER\n"]  # nothing was sent after the hangup
+
+
+async def test_dead_channel_after_hangup_is_a_hangup(server: FastAGIServer) -> None:
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(agi: AGI) -> None:
+        try:
+            await agi.execute(core.StreamFile("beep"))
+        except BaseException as exc:
+            outcome.set_result(exc)
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    await fake.expect(
+        b'STREAM FILE beep "" 0\n',
+        b"HANGUP\n511 Command Not Permitted on a dead channel or intercepted channel\n",
+    )
+    assert isinstance(await outcome, core.AGIResultHangup)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"510 Invalid or unknown command\n", core.AGIInvalidCommandError),
+        (
+            b"511 Command Not Permitted on a dead channel or intercepted channel\n",
+            core.AGIDeadChannelError,
+        ),
+        (
+            b"520-Invalid command syntax.  Proper usage follows:\n"
+            b"Usage: X\n520 End of proper usage.\n",
+            core.AGIUsageError,
+        ),
+        (b"299 who knows\n", core.AGIUnknownError),
+        (b"200 nothing here\n", core.AGINoResultError),
+    ],
+)
+async def test_error_codes(server: FastAGIServer, answer: bytes, error: type[Exception]) -> None:
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(agi: AGI) -> None:
+        try:
+            await agi.execute(core.Noop())
+        except BaseException as exc:
+            outcome.set_result(exc)
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    await fake.expect(b"NOOP\n", answer)
+    assert isinstance(await outcome, error)
+
+
+async def test_connection_closed_mid_command_is_sigpipe(server: FastAGIServer) -> None:
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(agi: AGI) -> None:
+        try:
+            await agi.execute(core.WaitForDigit(5000))
+        except BaseException as exc:
+            outcome.set_result(exc)
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    await asyncio.wait_for(fake.reader.readline(), 5)
+    fake.writer.close()
+    assert isinstance(await outcome, core.AGISIGPIPEHangup)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\n", b"x" * 70000],
+)
+async def test_garbage_instead_of_agi_closes_only_that_connection(
+    server: FastAGIServer, garbage: bytes
+) -> None:
+    calls = 0
+
+    async def handler(agi: AGI) -> None:
+        nonlocal calls
+        calls += 1
+
+    server.add_route("test", handler)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(garbage)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    fake = await FakeAsterisk.call(server.port)
+    assert await fake.closed_by_server()
+    assert calls == 1
+
+
+async def test_allow_list_refuses_other_addresses(caplog: pytest.LogCaptureFixture) -> None:
+    async with FastAGIServer(port=0, allowed_clients=["10.0.0.0/8"]) as srv:
+        srv.add_route("test", lambda agi: asyncio.sleep(0))
+        fake = await FakeAsterisk.call(srv.port)
+        assert await fake.closed_by_server()
+    assert "not in allowed_clients" in caplog.text
+    async with FastAGIServer(port=0, allowed_clients=["127.0.0.1"]) as srv:
+        ran = asyncio.Event()
+
+        async def handler(agi: AGI) -> None:
+            ran.set()
+
+        srv.add_route("test", handler)
+        await FakeAsterisk.call(srv.port)
+        await asyncio.wait_for(ran.wait(), 5)
+
+
+async def test_binds_loopback_by_default() -> None:
+    srv = FastAGIServer(port=0)
+    assert srv.host == "127.0.0.1"
+
+
+async def test_close_lets_handlers_finish_then_cancels_and_leaves_no_task() -> None:
+    srv = FastAGIServer(port=0)
+    await srv.start()
+    finished, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def quick(agi: AGI) -> None:
+        await asyncio.sleep(0.1)
+        finished.set()
+
+    async def stuck(agi: AGI) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    srv.add_route("quick", quick)
+    srv.add_route("stuck", stuck)
+    await FakeAsterisk.call(srv.port, "quick")
+    await FakeAsterisk.call(srv.port, "stuck")
+    await asyncio.sleep(0.05)
+    assert srv.calls == 2
+    before = len(asyncio.all_tasks())
+    await srv.close(grace=0.5)
+    assert finished.is_set() and cancelled.is_set()
+    assert srv.calls == 0
+    assert len(asyncio.all_tasks()) <= before - 2
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", srv.port)
+
+
+async def test_many_calls_at_once(server: FastAGIServer) -> None:
+    async def handler(agi: AGI) -> None:
+        for _ in range(10):
+            assert await agi.execute(core.GetVariable("N")) == agi.env["agi_uniqueid"]
+
+    server.add_route("test", handler)
+
+    async def one(n: int) -> None:
+        fake = await FakeAsterisk.call(server.port, uniqueid=str(n))
+        for _ in range(10):
+            await fake.expect(b"GET VARIABLE N\n", f"200 result=1 ({n})\n".encode())
+        assert await fake.closed_by_server()
+
+    await asyncio.gather(*(one(n) for n in range(200)))
+
+
+async def test_injection_through_a_callers_text_is_refused(server: FastAGIServer) -> None:
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(agi: AGI) -> None:
+        try:
+            await agi.execute(core.SetVariable("NAME", "Bob\nHANGUP"))
+        except BaseException as exc:
+            outcome.set_result(exc)
+        await agi.execute(core.Noop())
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    assert isinstance(await outcome, ValueError)
+    await fake.expect(b"NOOP\n", b"200 result=0\n")  # the next line is NOOP: nothing injected
+    logging.getLogger(__name__).debug("done")
