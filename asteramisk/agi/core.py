@@ -133,15 +133,19 @@ class Action(Generic[T]):
     """One AGI command. Subclasses set ``name`` and turn a 200 response into a value."""
 
     name: ClassVar[str] = ""
-    __slots__ = ("arguments",)
+    __slots__ = ("_command", "arguments")
 
     def __init__(self, *arguments: object) -> None:
         self.arguments = arguments
+        self._command: bytes | None = None
 
     @property
     def command(self) -> bytes:
-        """The command line, encoded and quoted."""
-        return encode_command(self.name, *self.arguments)
+        """The command line, encoded and quoted (computed once: an action can be reused)."""
+        command = self._command
+        if command is None:
+            command = self._command = encode_command(self.name, *self.arguments)
+        return command
 
     def process_response(self, response: Response) -> T:
         """Turn Asterisk's 200 response into this command's value (or raise)."""

@@ -57,7 +57,7 @@ class Environment:
     variables: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Response:
     """Asterisk's answer to one command.
 
@@ -152,6 +152,14 @@ def unquote_words(line: str) -> list[str]:
 
 def parse_response_line(line: str) -> Response:
     """Parse a single-line response (``200 ...``, ``510 ...``, ``511 ...``)."""
+    if line.startswith("200 result="):  # the common case, without regular expressions
+        rest = line[11:]
+        if " " not in rest:
+            return Response(200, line, rest, None, {})
+        if rest.endswith(")") and rest.count("(") == 1 and rest.count(")") == 1:
+            result, _, data = rest.partition(" (")
+            if " " not in result:
+                return Response(200, line, result, data[:-1], {})
     code_text, _, rest = line.partition(" ")
     if not (len(code_text) == 3 and code_text.isdigit()):
         raise ProtocolError(f"not an AGI response: {line[:80]!r}")
@@ -187,6 +195,15 @@ class AGIParser:
 
     def feed(self, data: bytes) -> list[Event]:
         """Add received bytes; return the events they complete (possibly none)."""
+        if (  # the common case: exactly one complete "200 result=..." line
+            not self._buffer
+            and data[:11] == b"200 result="
+            and data[-1:] == b"\n"
+            and data.count(b"\n") == 1
+            and self._usage is None
+            and not self._in_environment
+        ):
+            return [parse_response_line(data[:-1].rstrip(b"\r").decode("utf-8", "replace"))]
         buffer = self._buffer + data if self._buffer else data
         events: list[Event] = []
         start = 0

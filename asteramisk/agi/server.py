@@ -34,7 +34,7 @@ import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self, TypeVar, cast
 
 from asteramisk.agi import core
 from asteramisk.agi.protocol import (
@@ -62,7 +62,7 @@ class AGI(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._waiting: deque[asyncio.Future[Response]] = deque()
         self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
+        self._loop = asyncio.get_running_loop()
         self.env: dict[str, str] = {}
         self.args: list[str] = []
         self.query: dict[str, str] = {}
@@ -79,7 +79,8 @@ class AGI(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else ""
@@ -169,11 +170,14 @@ class AGI(asyncio.Protocol):
         if self.closed or self._transport is None:
             raise core.AGISIGPIPEHangup("the connection to Asterisk is closed")
         line = action.command
-        async with self._lock:  # one command at a time, even from several tasks
-            future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-            self._waiting.append(future)
-            self._transport.write(line)
-            response = await future
+        # Asterisk answers commands in the order it gets them, so commands from several tasks
+        # may be in flight at once: each waits for its own answer, first in, first answered.
+        future: asyncio.Future[Response] = self._loop.create_future()
+        self._waiting.append(future)
+        self._transport.write(line)
+        response = await future
+        if response.code == 200 and response.result and response.result != "-1":
+            return action.process_response(response)  # the common case, checked once
         return self._result(action, response)
 
     def _result(self, action: core.Action[T], response: Response) -> T:

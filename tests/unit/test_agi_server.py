@@ -287,3 +287,39 @@ async def test_injection_through_a_callers_text_is_refused(server: FastAGIServer
     assert isinstance(await outcome, ValueError)
     await fake.expect(b"NOOP\n", b"200 result=0\n")  # the next line is NOOP: nothing injected
     logging.getLogger(__name__).debug("done")
+
+
+def test_works_on_uvloop() -> None:
+    """The library uses uvloop when installed: the server must accept its transports."""
+    import uvloop
+
+    async def session() -> str | None:
+        async with FastAGIServer(port=0) as srv:
+            result: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+            async def handler(agi: AGI) -> None:
+                result.set_result(await agi.execute(core.GetVariable("X")))
+
+            srv.add_route("test", handler)
+            fake = await FakeAsterisk.call(srv.port)
+            await fake.expect(b"GET VARIABLE X\n", b"200 result=1 (on uvloop)\n")
+            return await asyncio.wait_for(result, 5)
+
+    assert uvloop.run(session()) == "on uvloop"
+
+
+async def test_commands_from_two_tasks_get_their_own_answers(server: FastAGIServer) -> None:
+    values: dict[str, str | None] = {}
+
+    async def handler(agi: AGI) -> None:
+        async def get(name: str) -> None:
+            values[name] = await agi.execute(core.GetVariable(name))
+
+        await asyncio.gather(get("A"), get("B"), get("C"))
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    for name in "ABC":
+        await fake.expect(f"GET VARIABLE {name}\n".encode(), f"200 result=1 ({name}!)\n".encode())
+    assert await fake.closed_by_server()
+    assert values == {"A": "A!", "B": "B!", "C": "C!"}

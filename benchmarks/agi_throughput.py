@@ -1,0 +1,379 @@
+"""FastAGI throughput against a real Asterisk: Asteramisk side by side with its peers.
+
+    ./scripts/bench                      # installs the peers, then runs this with defaults
+    python benchmarks/agi_throughput.py --calls 200 --commands 100
+
+N concurrent ``Local/`` calls each run K ``GET VARIABLE UNIQUEID`` commands against one FastAGI
+server at a time: Asteramisk's ``FastAGIServer``, panoramisk's ``fast_agi``, pystrix's threaded
+``FastAGIServer`` and a minimal ``asyncio.Protocol`` responder written here (the floor a Python
+server can approach), on the stock event loop and on uvloop. The server runs in a process of its
+own and the calls are placed by another, so the server's CPU time is the AGI side alone.
+
+Reported per server: commands per second, p50/p99 command latency, Python CPU microseconds per
+command (the server process's CPU time / commands) and Asterisk's CPU per command in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+IMPLEMENTATIONS = ("asteramisk", "panoramisk", "pystrix", "minimal")
+COMMAND = "GET VARIABLE UNIQUEID"
+
+
+# -- the measured side: one server process per run -------------------------------------------
+
+
+class Meter:
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+        self.done = 0
+        self.latencies: list[int] = []
+        self.started_cpu = 0.0
+        self.started_wall = 0.0
+        self.finished = asyncio.Event() if calls else None
+
+    def connected(self) -> None:
+        if not self.started_wall:
+            self.started_wall = time.perf_counter()
+            self.started_cpu = time.process_time()
+
+    def call_done(self) -> bool:
+        self.done += 1
+        return self.done >= self.calls
+
+    def report(self) -> dict[str, Any]:
+        wall = time.perf_counter() - self.started_wall
+        cpu = time.process_time() - self.started_cpu
+        commands = len(self.latencies)
+        lat = sorted(self.latencies)
+        return {
+            "commands": commands,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "cmds_per_s": commands / wall,
+            "cpu_us_per_cmd": cpu / commands * 1e6,
+            "p50_ms": lat[len(lat) // 2] / 1e6,
+            "p99_ms": lat[int(len(lat) * 0.99)] / 1e6,
+        }
+
+
+def serve(impl: str, loop_name: str, calls: int, commands: int) -> None:
+    if impl == "pystrix":
+        serve_pystrix(calls, commands)
+        return
+    if loop_name == "uvloop":
+        import uvloop
+
+        uvloop.install()
+    asyncio.run(serve_async(impl, calls, commands))
+
+
+def announce(port: int) -> None:
+    print(f"READY {port}", flush=True)
+
+
+async def serve_async(impl: str, calls: int, commands: int) -> None:
+    meter = Meter(calls)
+    all_done = asyncio.get_running_loop().create_future()
+
+    def finish() -> None:
+        if meter.call_done() and not all_done.done():
+            all_done.set_result(meter.report())
+
+    if impl == "asteramisk":
+        from asteramisk.agi import AGI, FastAGIServer, core
+
+        get = core.GetVariable("UNIQUEID")
+
+        async def handler(agi: AGI) -> None:
+            meter.connected()
+            clock = time.perf_counter_ns
+            for _ in range(commands):
+                t = clock()
+                await agi.execute(get)
+                meter.latencies.append(clock() - t)
+            finish()
+
+        server = FastAGIServer(port=0)
+        server.add_route("bench", handler)
+        await server.start()
+        announce(server.port)
+        print(json.dumps(await all_done), flush=True)
+        await server.close()
+        return
+
+    if impl == "panoramisk":
+        from panoramisk.fast_agi import Application
+
+        app = Application()
+
+        async def p_handler(request: Any) -> None:
+            meter.connected()
+            clock = time.perf_counter_ns
+            for _ in range(commands):
+                t = clock()
+                await request.send_command(COMMAND)
+                meter.latencies.append(clock() - t)
+            finish()
+
+        app.add_route("bench", p_handler)
+        srv = await asyncio.start_server(app.handler, "127.0.0.1", 0)
+        announce(srv.sockets[0].getsockname()[1])
+        print(json.dumps(await all_done), flush=True)
+        srv.close()
+        return
+
+    # The floor: a bare asyncio.Protocol that answers in data_received, no task, no parsing
+    # beyond finding line ends.
+    line = (COMMAND + "\n").encode()
+
+    class Minimal(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+            self.buffer = b""
+            self.in_env = True
+            self.left = commands
+            self.sent = 0
+
+        def data_received(self, data: bytes) -> None:
+            buffer = self.buffer + data
+            if self.in_env:
+                end = buffer.find(b"\n\n")
+                if end < 0:
+                    self.buffer = buffer
+                    return
+                buffer = buffer[end + 2 :]
+                self.in_env = False
+                meter.connected()
+                self.sent = time.perf_counter_ns()
+                self.transport.write(line)
+            while True:
+                end = buffer.find(b"\n")
+                if end < 0:
+                    break
+                buffer = buffer[end + 1 :]
+                meter.latencies.append(time.perf_counter_ns() - self.sent)
+                self.left -= 1
+                if self.left:
+                    self.sent = time.perf_counter_ns()
+                    self.transport.write(line)
+                else:
+                    self.transport.close()
+                    finish()
+            self.buffer = buffer
+
+    loop = asyncio.get_running_loop()
+    srv = await loop.create_server(Minimal, "127.0.0.1", 0)
+    announce(srv.sockets[0].getsockname()[1])
+    print(json.dumps(await all_done), flush=True)
+    srv.close()
+
+
+def serve_pystrix(calls: int, commands: int) -> None:
+    import re
+    import threading
+
+    import pystrix
+
+    lock = threading.Lock()
+    meter = Meter(0)
+    done = threading.Event()
+    finished = 0
+
+    def handler(agi: Any, args: Any, kwargs: Any, match: Any, path: Any) -> None:
+        nonlocal finished
+        with lock:
+            meter.connected()
+        local: list[int] = []
+        get = pystrix.agi.core.GetVariable("UNIQUEID")
+        for _ in range(commands):
+            t = time.perf_counter_ns()
+            agi.execute(get)
+            local.append(time.perf_counter_ns() - t)
+        with lock:
+            meter.latencies.extend(local)
+            finished += 1
+            if finished >= calls:
+                done.set()
+
+    server = pystrix.agi.FastAGIServer(interface="127.0.0.1", port=0)
+    server.register_script_handler(re.compile("bench"), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    announce(server.server_address[1])
+    done.wait()
+    print(json.dumps(meter.report()), flush=True)
+    server.shutdown()
+
+
+# -- the caller side: places the calls from its own process ----------------------------------
+
+
+async def place_calls(port: int, calls: int) -> None:
+    from asteramisk.asterisk.ami import AMIClient
+
+    context = f"asteramisk-bench-{uuid.uuid4().hex[:6]}"
+    async with AMIClient() as ami:
+        for priority, app, data in (
+            (1, "AGI", f"agi://127.0.0.1:{port}/bench"),
+            (2, "Hangup", ""),
+        ):
+            await ami.action(
+                {
+                    "Action": "DialplanExtensionAdd",
+                    "Context": context,
+                    "Extension": "bench",
+                    "Priority": str(priority),
+                    "Application": app,
+                    "ApplicationData": data,
+                    "Replace": "yes",
+                }
+            )
+        await asyncio.gather(
+            *(
+                ami.action(
+                    {
+                        "Action": "Originate",
+                        "Channel": f"Local/bench@{context}/n",
+                        "Application": "Wait",
+                        "Data": "120",
+                        "Async": "true",
+                    },
+                    timeout=60,
+                )
+                for _ in range(calls)
+            )
+        )
+        print("PLACED", flush=True)
+        sys.stdin.readline()  # until the orchestrator says the run is over
+        await ami.action(
+            {"Action": "Command", "Command": f"dialplan remove context {context}"}, check=False
+        )
+
+
+# -- the orchestrator -----------------------------------------------------------------------
+
+
+def asterisk_cpu_ticks(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+
+def run_one(
+    impl: str, loop_name: str, calls: int, commands: int, pid: int | None
+) -> dict[str, Any]:
+    me = [sys.executable, __file__]
+    server = subprocess.Popen(
+        [*me, "_serve", impl, loop_name, str(calls), str(commands)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    ready = server.stdout.readline().split()
+    if not ready or ready[0] != "READY":
+        raise SystemExit(f"{impl} server did not start")
+    before = asterisk_cpu_ticks(pid)
+    caller = subprocess.Popen(
+        [*me, "_call", ready[1], str(calls)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    result = json.loads(server.stdout.readline())
+    after = asterisk_cpu_ticks(pid)
+    assert caller.stdin is not None
+    caller.stdin.write("\n")
+    caller.stdin.flush()
+    caller.wait(60)
+    server.wait(60)
+    if before is not None and after is not None:
+        ticks = os.sysconf("SC_CLK_TCK")
+        result["asterisk_us_per_cmd"] = (after - before) / ticks / result["commands"] * 1e6
+    result.update(impl=impl, loop="threads" if impl == "pystrix" else loop_name)
+    time.sleep(2)  # let Asterisk tear the calls down before the next run
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = [
+        "| loop | server | cmds/s | p50 ms | p99 ms | Python CPU us/cmd | vs minimal "
+        "| Asterisk CPU us/cmd |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    floors = {r["loop"]: r["cpu_us_per_cmd"] for r in results if r["impl"] == "minimal"}
+    for r in results:
+        floor = floors.get(r["loop"]) or floors.get("stock")
+        ratio = f"{r['cpu_us_per_cmd'] / floor:.2f}x" if floor else "-"
+        rows.append(
+            f"| {r['loop']} | {r['impl']} | {r['cmds_per_s']:,.0f} | {r['p50_ms']:.2f} "
+            f"| {r['p99_ms']:.2f} | {r['cpu_us_per_cmd']:.1f} | {ratio} "
+            f"| {r.get('asterisk_us_per_cmd', float('nan')):.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_serve":
+        serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_call":
+        _settings()
+        asyncio.run(place_calls(int(sys.argv[2]), int(sys.argv[3])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--commands", type=int, default=100)
+    parser.add_argument("--loops", default="stock,uvloop")
+    parser.add_argument("--impls", default=",".join(IMPLEMENTATIONS))
+    parser.add_argument("--repeat", type=int, default=1, help="runs per server; the best is kept")
+    parser.add_argument("--json", help="also write the raw results here")
+    args = parser.parse_args()
+    pid = _settings()
+    results = []
+    for loop_name in args.loops.split(","):
+        for impl in args.impls.split(","):
+            if impl == "pystrix" and loop_name != args.loops.split(",")[0]:
+                continue  # threads, not an event loop: measured once
+            runs = [
+                run_one(impl, loop_name, args.calls, args.commands, pid) for _ in range(args.repeat)
+            ]
+            best = min(runs, key=lambda r: r["cpu_us_per_cmd"])
+            best["cpu_us_runs"] = [round(r["cpu_us_per_cmd"], 1) for r in runs]
+            print(
+                f"{loop_name:7} {impl:11} {best['cpu_us_per_cmd']:7.1f} us/cmd "
+                f"(runs: {best['cpu_us_runs']}) p99 {best['p99_ms']:.2f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
+            results.append(best)
+    print(table(results))
+    print(f"\n{args.calls} concurrent calls x {args.commands} `{COMMAND}` each.")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def _settings() -> int | None:
+    """Point config at the Asterisk to use (the sandbox unless ASTERISK_HOST is set)."""
+    if os.environ.get("ASTERISK_HOST") and not os.environ.get("ASTERAMISK_SANDBOX_ROOT"):
+        return None  # an external Asterisk: its CPU cannot be read from here
+    from asteramisk.testing import Sandbox
+
+    sandbox = Sandbox()
+    sandbox.up().apply()
+    return sandbox.pid()
+
+
+if __name__ == "__main__":
+    main()
