@@ -157,9 +157,9 @@ def parse_response_line(line: str) -> Response:
         if " " not in rest:
             return Response(200, line, rest, None, {})
         if rest.endswith(")") and rest.count("(") == 1 and rest.count(")") == 1:
-            result, _, data = rest.partition(" (")
-            if " " not in result:
-                return Response(200, line, result, data[:-1], {})
+            head, _, inner = rest.partition(" (")
+            if " " not in head:
+                return Response(200, line, head, inner[:-1], {})
     code_text, _, rest = line.partition(" ")
     if not (len(code_text) == 3 and code_text.isdigit()):
         raise ProtocolError(f"not an AGI response: {line[:80]!r}")
