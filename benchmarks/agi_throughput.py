@@ -223,7 +223,7 @@ async def place_calls(port: int, calls: int) -> None:
     from asteramisk.asterisk.ami import AMIClient
 
     context = f"asteramisk-bench-{uuid.uuid4().hex[:6]}"
-    async with AMIClient() as ami:
+    async with AMIClient(events="system") as ami:
         for priority, app, data in (
             (1, "AGI", f"agi://127.0.0.1:{port}/bench"),
             (2, "Hangup", ""),

@@ -113,7 +113,12 @@ class AMIClient:
         *,
         connect_timeout: float | None = None,
         action_timeout: float | None = None,
+        events: str = "on",
     ) -> None:
+        """``events`` is the AMI event mask: ``"on"`` (all), or classes like ``"system,call"``;
+        ``"system"`` keeps a connection that only sends actions quiet (it must include system,
+        whose FullyBooted event tells that Asterisk is ready)."""
+        self.events = events
         self.host: str = host if host is not None else config.ASTERISK_HOST
         self.port: int = int(port if port is not None else config.ASTERISK_AMI_PORT)
         self.username: str = username if username is not None else config.ASTERISK_AMI_USER
@@ -184,7 +189,7 @@ class AMIClient:
             port=self.port,
             username=self.username,
             secret=self._secret,
-            events="on",
+            events=self.events,
             ping_delay=10,
             ping_interval=10,
             reconnect_timeout=_BACKOFF_FIRST,
