@@ -11,6 +11,7 @@ from asteramisk.exceptions import (
     ConfigurationError,
     HangupException,
 )
+from asteramisk.runner import run
 
 __all__ = [
     "ActionError",
@@ -22,4 +23,5 @@ __all__ = [
     "HangupException",
     "__version__",
     "config",
+    "run",
 ]

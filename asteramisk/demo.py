@@ -18,6 +18,7 @@ from asteramisk.agi import AGI, FastAGIServer, core
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.config import config
 from asteramisk.exceptions import AsteramiskException
+from asteramisk.runner import run
 
 __all__ = ["run_demo"]
 
@@ -132,7 +133,7 @@ def run_demo(out: Callable[[str], None] = print) -> int:
         out("No Asterisk configured (ASTERISK_HOST, ASTERISK_AMI_USER): using the sandbox.")
         Sandbox().up(progress=out).apply()
     try:
-        steps = asyncio.run(_demo(out))
+        steps = run(_demo(out))
     except AsteramiskException as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1

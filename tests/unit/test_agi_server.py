@@ -323,3 +323,15 @@ async def test_commands_from_two_tasks_get_their_own_answers(server: FastAGIServ
         await fake.expect(f"GET VARIABLE {name}\n".encode(), f"200 result=1 ({name}!)\n".encode())
     assert await fake.closed_by_server()
     assert values == {"A": "A!", "B": "B!", "C": "C!"}
+
+
+def test_run_uses_uvloop_when_installed() -> None:
+    import uvloop
+
+    import asteramisk
+
+    async def loop_type() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert asteramisk.run(loop_type()).startswith("uvloop")
+    assert uvloop is not None
