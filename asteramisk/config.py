@@ -138,6 +138,19 @@ VARIABLES: tuple[Variable, ...] = (
         "asteramisk",
         "Subdirectory of ASTERISK_SOUNDS_DIR for our synthesised speech.",
     ),
+    Variable(
+        "TTS_ENGINE",
+        _str,
+        "auto",
+        "Speech synthesiser: 'piper' (offline), 'gtts' (internet), or 'auto' (piper if installed).",
+    ),
+    Variable(
+        "TTS_CACHE_DIR",
+        _str,
+        "",
+        "Where we write synthesised speech, on this machine: the directory Asterisk reads as "
+        "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR (default: that same path).",
+    ),
     Variable("AGI_SERVER_HOST", _str, "127.0.0.1", "Address our FastAGI server binds to."),
     Variable("AGI_SERVER_PORT", _port, 4753, "Port our FastAGI server binds to."),
     Variable("MAX_CONCURRENT_CALLS", _positive_int, 100, "Calls one server handles at once."),

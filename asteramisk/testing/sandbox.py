@@ -92,6 +92,7 @@ class SandboxSettings:
             "ASTERISK_PSTN_GATEWAY_HOST": self.host,
             "ASTERISK_PSTN_GATEWAY_PORT": str(self.sip_port),
             "ASTERISK_SOUNDS_DIR": self.sounds_dir,
+            "TTS_CACHE_DIR": f"{self.root}{self.sounds_dir}/asteramisk" if self.root else "",
             "ASTERAMISK_SANDBOX_ROOT": self.root,
         }
 

@@ -1,0 +1,1 @@
+"""Audio: text to speech (``tts``), speech to text (``stt``) and their cache."""

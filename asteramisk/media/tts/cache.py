@@ -1,0 +1,87 @@
+"""A disk cache of synthesised phrases, as 8 kHz WAV files Asterisk plays without transcoding.
+
+The file name is a hash of the engine, the voice and the exact text, so "1.5" and "15" never
+collide and a restart finds what was made before. Synthesis and conversion run in a thread;
+two calls asking for the same new phrase at once share one synthesis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import audioop
+import hashlib
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+from asteramisk.media.tts.base import Audio, TTSEngine
+
+__all__ = ["TTSCache", "phrase_key", "to_wav_8k"]
+
+RATE = 8000
+
+
+def phrase_key(engine: TTSEngine, text: str) -> str:
+    digest = hashlib.sha256(f"{engine.name}\0{engine.voice}\0{text}".encode()).hexdigest()
+    return f"tts-{digest[:32]}"
+
+
+def to_wav_8k(audio: Audio, path: Path) -> None:
+    """Write ``audio`` as 8 kHz 16-bit mono WAV, atomically (no half file is ever seen)."""
+    pcm = audio.pcm
+    if audio.rate != RATE:
+        pcm, _ = audioop.ratecv(pcm, 2, 1, audio.rate, RATE, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            out.writeframes(pcm)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class TTSCache:
+    """Phrases of one engine, cached as ``<directory>/<key>.wav``."""
+
+    def __init__(self, engine: TTSEngine, directory: str | os.PathLike[str]) -> None:
+        self.engine = engine
+        self.directory = Path(directory)
+        self._pending: dict[str, asyncio.Future[Path]] = {}
+        self.syntheses = 0
+
+    def path(self, text: str) -> Path:
+        return self.directory / f"{phrase_key(self.engine, text)}.wav"
+
+    async def get(self, text: str) -> Path:
+        """The WAV file of ``text``, synthesised (off the event loop) only if not cached."""
+        path = self.path(text)
+        if path.exists():
+            return path
+        key = path.stem
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            await asyncio.to_thread(self._make, text, path)
+            future.set_result(path)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            del self._pending[key]
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: no "never retrieved" warning
+        return path
+
+    def _make(self, text: str, path: Path) -> None:
+        self.syntheses += 1
+        to_wav_8k(self.engine.synthesize(text), path)

@@ -1,0 +1,342 @@
+"""The Server: registers your numbers on Asterisk and runs a handler for every incoming call.
+
+::
+
+    server = await Server.create(host="127.0.0.1", port=4753)
+    await server.register_extension("1234567890", call_handler=my_call_handler)
+    await server.serve_forever()
+
+``register_extension`` adds the number to ``ASTERISK_INCOMING_CALL_CONTEXT`` with AMI
+``DialplanExtensionAdd``, at the next free priority, running ``AGI()`` towards this server.
+Several instances of an app can serve one number, each at its own priority: an instance at
+``MAX_CONCURRENT_CALLS`` hands the call on to the next priority, and so does Asterisk when an
+instance is gone (its AGI cannot connect), so a crashed app never swallows calls. ``close()``
+removes exactly the entries this server added; after an Asterisk restart the server adds them
+again by itself.
+
+Each call runs its handler in its own task with a :class:`~asteramisk.ui.VoiceUI`. When the
+caller hangs up, the handler's next verb raises
+:class:`~asteramisk.exceptions.HangupException` (it is not cancelled). If the handler raises,
+the caller hears a short apology, the call is hung up and the error logged; the server keeps
+serving. When the handler returns, the call is hung up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from asteramisk.agi import AGI, FastAGIServer
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.asterisk.control import AGIControl
+from asteramisk.config import config
+from asteramisk.exceptions import ActionError, ConfigurationError, HangupException
+from asteramisk.ui import TextUI, VoiceUI
+
+__all__ = ["Server"]
+
+log = logging.getLogger(__name__)
+
+CallHandler = Callable[[VoiceUI], Awaitable[object]]
+TextHandler = Callable[[TextUI], Awaitable[object]]
+
+_NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]{1,64}$")
+_EXTENSION_LINE = re.compile(r"^\s*'([^']*)'\s*=>\s*(\d+)\.")
+_PRIORITY_LINE = re.compile(r"^\s+(\d+)\.")
+APOLOGY = "We are sorry, something went wrong. Goodbye."
+
+
+@dataclass
+class _Registration:
+    number: str
+    call_handler: CallHandler | None
+    text_handler: TextHandler | None
+    ui_class: type[VoiceUI]
+    transport: str
+    priority: int | None = None
+
+
+class Server:
+    """Serves incoming calls on your numbers (see the module docstring)."""
+
+    ui_class: type[VoiceUI] = VoiceUI
+    """The VoiceUI class every call gets, unless ``register_extension`` names another."""
+
+    def __init__(self, host: str | None = None, port: int | None = None) -> None:
+        self.host: str = host if host is not None else config.AGI_SERVER_HOST
+        self.port: int = int(port if port is not None else config.AGI_SERVER_PORT)
+        self._ami: AMIClient | None = None
+        self._agi: FastAGIServer | None = None
+        self._extensions: dict[str, _Registration] = {}
+        self._active: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self.calls_served = 0
+
+    def __repr__(self) -> str:
+        numbers = ",".join(self._extensions) or "-"
+        return f"<Server {self.host}:{self.port} numbers={numbers} calls={len(self._active)}>"
+
+    @classmethod
+    async def create(cls, host: str | None = None, port: int | None = None) -> Self:
+        """Create and start a server: connect to Asterisk, listen for its AGI connections."""
+        server = cls(host, port)
+        await server.start()
+        return server
+
+    async def start(self) -> None:
+        """Check the configuration, connect to AMI and start the FastAGI server."""
+        config.validate(
+            "ASTERISK_HOST",
+            "ASTERISK_AMI_PORT",
+            "ASTERISK_AMI_USER",
+            "ASTERISK_AMI_PASS",
+            "ASTERISK_INCOMING_CALL_CONTEXT",
+            "AGI_SERVER_HOST",
+            "AGI_SERVER_PORT",
+            "MAX_CONCURRENT_CALLS",
+        )
+        if self.host in ("0.0.0.0", "::"):
+            raise ConfigurationError(
+                "AGI_SERVER_HOST is a wildcard address, which Asterisk cannot dial back; bind "
+                "the address Asterisk reaches this machine at (127.0.0.1 on the same host)."
+            )
+        self._ami = AMIClient()
+        await self._ami.connect()
+        self._agi = FastAGIServer(self.host, self.port)
+        self._agi.add_route("call", self._on_call)
+        try:
+            await self._agi.start()
+        except OSError as exc:
+            await self._ami.close()
+            raise ConfigurationError(
+                f"Cannot listen on {self.host}:{self.port} ({exc.strerror}). Another program "
+                "(or another instance of your app) has it: set AGI_SERVER_PORT to a free port."
+            ) from None
+        self.port = self._agi.port
+        self._ami.add_connect_hook(self._reregister)
+        log.info("Server ready: AGI on %s:%s", self.host, self.port)
+
+    # -- registration --------------------------------------------------------------------
+
+    async def register_extension(
+        self,
+        number: str,
+        call_handler: CallHandler | None = None,
+        text_handler: TextHandler | None = None,
+        *,
+        message_handler: TextHandler | None = None,
+        ui_class: type[VoiceUI] | None = None,
+        transport: str = "agi",
+    ) -> None:
+        """Serve calls to ``number`` with ``call_handler(ui)``.
+
+        Without ``call_handler``, the server's own ``call_handler`` method serves it (for
+        subclasses). ``message_handler`` is another name for ``text_handler``. ``ui_class``
+        is the ``VoiceUI`` subclass each call gets. ``transport`` is ``"agi"`` (FastAGI on
+        this server's port).
+        """
+        ami = self._require_started()
+        number = str(number)
+        if not _NUMBER.match(number):
+            raise ValueError(
+                f"{number!r} is not a phone number or extension Asteramisk can register: use "
+                "digits (a leading + and the letters and * # of extensions are allowed)."
+            )
+        if transport != "agi":
+            raise ValueError(f"transport={transport!r}: this version serves calls over 'agi' only.")
+        text_handler = text_handler or message_handler
+        if text_handler is not None:
+            log.warning(
+                "register_extension(%s): text handlers are not served in this version; calls are.",
+                number,
+            )
+        if number in self._extensions:
+            await self.unregister_extension(number)
+        registration = _Registration(
+            number, call_handler, text_handler, ui_class or self.ui_class, transport
+        )
+        await self._add_to_dialplan(ami, registration)
+        self._extensions[number] = registration
+
+    async def unregister_extension(self, number: str) -> None:
+        """Stop serving ``number``: remove exactly the dialplan entry this server added."""
+        registration = self._extensions.pop(str(number), None)
+        if registration is None or registration.priority is None or self._ami is None:
+            return
+        try:
+            await self._ami.action(
+                {
+                    "Action": "DialplanExtensionRemove",
+                    "Context": config.ASTERISK_INCOMING_CALL_CONTEXT,
+                    "Extension": registration.number,
+                    "Priority": str(registration.priority),
+                }
+            )
+        except ActionError as exc:
+            log.warning("Could not remove %s from the dialplan: %s", number, exc)
+
+    @property
+    def extensions(self) -> dict[str, int | None]:
+        """The numbers this server serves, with their dialplan priority."""
+        return {number: r.priority for number, r in self._extensions.items()}
+
+    async def _add_to_dialplan(self, ami: AMIClient, registration: _Registration) -> None:
+        context = config.ASTERISK_INCOMING_CALL_CONTEXT
+        data = f"agi://{self.host}:{self.port}/call,{registration.number}"
+        for _attempt in range(5):
+            priority = await self._next_priority(ami, context, registration.number)
+            try:
+                await ami.action(
+                    {
+                        "Action": "DialplanExtensionAdd",
+                        "Context": context,
+                        "Extension": registration.number,
+                        "Priority": str(priority),
+                        "Application": "AGI",
+                        "ApplicationData": data,
+                    }
+                )
+            except ActionError:
+                continue  # another instance took that priority meanwhile: look again
+            registration.priority = priority
+            log.info("Serving %s@%s at priority %d", registration.number, context, priority)
+            return
+        raise ActionError(f"Could not add {registration.number} to the dialplan of {context}")
+
+    async def _next_priority(self, ami: AMIClient, context: str, number: str) -> int:
+        output = await ami.command(f"dialplan show {number}@{context}")
+        current: str | None = None
+        priorities = [0]
+        for line in output.splitlines():
+            match = _EXTENSION_LINE.match(line)
+            if match:
+                current = match.group(1)
+                if current == number:
+                    priorities.append(int(match.group(2)))
+                continue
+            match = _PRIORITY_LINE.match(line)
+            if match and current == number:
+                priorities.append(int(match.group(1)))
+        return max(priorities) + 1
+
+    async def _reregister(self) -> None:
+        """After a reconnect: add back the entries Asterisk lost (a restart loses them)."""
+        ami = self._require_started()
+        for registration in list(self._extensions.values()):
+            output = await ami.command(
+                f"dialplan show {registration.number}@{config.ASTERISK_INCOMING_CALL_CONTEXT}"
+            )
+            if f"/call,{registration.number})" in output and f":{self.port}/" in output:
+                continue
+            await self._add_to_dialplan(ami, registration)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    async def call_handler(self, ui: VoiceUI) -> None:
+        """Serves numbers registered without a ``call_handler``; override it in a subclass."""
+        raise NotImplementedError(
+            "No call handler: pass call_handler= to register_extension, or subclass Server "
+            "and override call_handler(self, ui)."
+        )
+
+    async def text_handler(self, ui: TextUI) -> None:
+        """Serves texts to numbers registered without a ``text_handler``; override it."""
+        raise NotImplementedError("No text handler.")
+
+    async def _on_call(self, agi: AGI) -> None:
+        number = agi.args[0] if agi.args else agi.env.get("agi_extension", "")
+        registration = self._extensions.get(number)
+        if registration is None:
+            log.warning("A call for %s, which this server no longer serves: passed on", number)
+            return
+        if len(self._active) >= config.MAX_CONCURRENT_CALLS:
+            log.info(
+                "At MAX_CONCURRENT_CALLS (%d): call for %s passed on to the next priority",
+                config.MAX_CONCURRENT_CALLS,
+                number,
+            )
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._active.add(task)
+        self.calls_served += 1
+        ui = registration.ui_class(
+            AGIControl(agi, config.ASTERISK_PSTN_ENDPOINT),
+            remote_number=_known(agi.env.get("agi_callerid")),
+            remote_name=_known(agi.env.get("agi_calleridname")),
+            local_number=number,
+        )
+        handler = registration.call_handler or self.call_handler
+        try:
+            await handler(ui)
+        except HangupException:
+            log.debug("Caller %s hung up", ui.remote_number)
+        except Exception:
+            log.exception("The call handler for %s raised", number)
+            await _apologise(ui)
+        finally:
+            self._active.discard(task)
+            if not ui.hung_up:
+                try:
+                    await ui.hangup()
+                except Exception:
+                    log.debug("Hangup after the handler failed", exc_info=True)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _require_started(self) -> AMIClient:
+        if self._ami is None or self._agi is None:
+            raise RuntimeError("Server not started: use `await Server.create(...)`.")
+        return self._ami
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled (Ctrl-C) or closed."""
+        self._require_started()
+        assert self._agi is not None
+        await self._agi.serve_forever()
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Unregister every number, let running calls finish (``grace`` s), disconnect."""
+        if self._closed:
+            return
+        self._closed = True
+        for number in list(self._extensions):
+            await self.unregister_extension(number)
+        if self._agi is not None:
+            await self._agi.close(grace)
+        if self._ami is not None:
+            await self._ami.close()
+
+    async def __aenter__(self) -> Self:
+        if self._ami is None:
+            await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _known(value: str | None) -> str:
+    return "" if value in (None, "", "unknown") else str(value)
+
+
+async def _apologise(ui: VoiceUI) -> None:
+    try:
+        await ui.say(APOLOGY)
+    except HangupException:
+        return
+    except Exception:
+        try:
+            await ui.control.play("an-error-has-occured", "")
+        except Exception:
+            log.debug("Could not play the apology", exc_info=True)

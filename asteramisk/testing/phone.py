@@ -1,0 +1,340 @@
+"""VirtualPhone: a caller for tests and demos, calling in through the simulated PSTN.
+
+::
+
+    async with VirtualPhone("5550100") as phone:
+        call = await phone.call("1234567890")   # rings your app like a real caller would
+        assert "world" in await call.hear()
+        await call.press("7")
+        await call.hangup()
+
+The call leaves Asterisk on the PSTN trunk and comes back in on it (the sandbox's trunk points
+at Asterisk itself), so your app sees an ordinary incoming SIP call with the phone's number as
+caller ID. What the phone hears streams back in real time over AudioSocket to this process,
+and ``hear()`` transcribes it offline with pocketsphinx. Asterisk must be able to connect to
+this process on 127.0.0.1 (the sandbox, or an Asterisk on this machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import audioop
+import concurrent.futures
+import contextlib
+import logging
+import multiprocessing
+import uuid
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Self
+
+from asteramisk.asterisk.ami import AMIClient, Message
+from asteramisk.config import config
+from asteramisk.exceptions import CallFailedException, HangupException
+from asteramisk.media.audiosocket import (
+    KIND_AUDIO,
+    KIND_HANGUP,
+    KIND_UUID,
+    AudioSocketParser,
+    encode_frame,
+)
+
+__all__ = ["PhoneCall", "VirtualPhone"]
+
+log = logging.getLogger(__name__)
+
+_FRAME = 320  # 20 ms of 8 kHz 16-bit audio
+_SPEECH_RMS = 200
+
+
+_engine: Any = None
+
+
+def _transcribe(pcm: bytes, phrases: list[str] | None) -> str:
+    """In the speech worker process: one pocketsphinx engine, kept between calls."""
+    global _engine
+    if _engine is None:
+        from asteramisk.media.stt import PocketsphinxEngine
+
+        _engine = PocketsphinxEngine()
+    text: str = _engine.transcribe(pcm, 8000, phrases=phrases)
+    return text
+
+
+async def _send_silence(writer: asyncio.StreamWriter) -> None:
+    """The phone's microphone: silence, paced at real time in 20 ms frames (AudioSocket
+    hangs up a call whose socket stays mute)."""
+    frame = encode_frame(KIND_AUDIO, bytes(_FRAME))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    sent = 0
+    with contextlib.suppress(ConnectionError):
+        while not writer.is_closing():
+            writer.write(frame)
+            sent += 1
+            await asyncio.sleep(max(0.0, start + sent * 0.02 - loop.time()))
+
+
+class PhoneCall:
+    """One call placed by a :class:`VirtualPhone`."""
+
+    def __init__(self, phone: VirtualPhone, call_id: str) -> None:
+        self.phone = phone
+        self.id = call_id
+        self.channel = ""
+        self.ended = asyncio.Event()
+        self.heard: list[str] = []
+        self._audio = bytearray()
+        self._read = 0
+        self._last_speech = 0.0
+        self._speech_since_read = False
+
+    def __repr__(self) -> str:
+        return f"<PhoneCall {self.channel} {'ended' if self.ended.is_set() else 'up'}>"
+
+    def _on_audio(self, pcm: bytes, now: float) -> None:
+        self._audio += pcm
+        for start in range(0, len(pcm) - _FRAME + 1, _FRAME):
+            if audioop.rms(pcm[start : start + _FRAME], 2) > _SPEECH_RMS:
+                self._last_speech = now
+                self._speech_since_read = True
+                break
+
+    async def press(self, keys: str, *, gap: float = 0.25) -> None:
+        """Press ``keys`` (0-9, *, #, A-D) on the phone's keypad: DTMF to the app."""
+        for key in keys:
+            if self.ended.is_set():
+                raise HangupException("the call has ended")
+            await self.phone.ami.action(
+                {"Action": "PlayDTMF", "Channel": self.channel, "Digit": key, "Duration": "120"}
+            )
+            await asyncio.sleep(gap)
+
+    async def hear(
+        self,
+        *,
+        timeout: float = 15.0,
+        quiet: float = 0.8,
+        vocabulary: Iterable[str] | None = None,
+    ) -> str:
+        """What was played to the phone since the last ``hear()``, as text.
+
+        Waits until speech has come and ``quiet`` seconds have passed without more (or the
+        call ended, or ``timeout`` passed), then transcribes it offline: lower case, digits
+        spelt out. ``vocabulary`` (default: the phone's) lists the phrases that may be said;
+        recognition then picks among them, exactly; without one it is a rough transcript.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if self._speech_since_read and loop.time() - self._last_speech > quiet:
+                break
+            if self.ended.is_set():
+                break
+            await asyncio.sleep(0.05)
+        audio = bytes(self._audio[self._read :])
+        self._read = len(self._audio)
+        self._speech_since_read = False
+        phrases = list(vocabulary) if vocabulary is not None else self.phone.vocabulary
+        text = await self.phone.transcribe(audio, phrases)
+        self.heard.append(text)
+        return text
+
+    async def wait_for_speech(self, timeout: float = 15.0) -> None:
+        """Wait until the app is speaking to the phone (audio louder than silence arrives)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._speech_since_read:
+            if self.ended.is_set():
+                raise HangupException("the call ended before anything was said")
+            if loop.time() > deadline:
+                raise TimeoutError(f"nothing was said to the phone within {timeout:g} s")
+            await asyncio.sleep(0.02)
+
+    async def hangup(self) -> None:
+        """Hang up from the phone's side."""
+        if self.ended.is_set():
+            return
+        await self.phone.ami.action({"Action": "Hangup", "Channel": self.channel}, check=False)
+        await self.wait_hangup(5)
+
+    async def wait_hangup(self, timeout: float = 30.0) -> None:
+        """Wait until the call has ended (the app hung up, or the phone did)."""
+        await asyncio.wait_for(self.ended.wait(), timeout)
+
+
+class VirtualPhone:
+    """A phone with ``number`` that calls in through the simulated PSTN (see the module)."""
+
+    def __init__(
+        self,
+        number: str = "5550100",
+        name: str = "Virtual Phone",
+        *,
+        vocabulary: Iterable[str] | None = None,
+    ) -> None:
+        self.vocabulary = list(vocabulary) if vocabulary is not None else None
+        self.number = number
+        self.name = name
+        self.ami = AMIClient()
+        self.context = f"asteramisk-phone-{uuid.uuid4().hex[:8]}"
+        self._calls: dict[str, PhoneCall] = {}
+        self._answered: dict[str, asyncio.Future[str]] = {}
+        self._listener: asyncio.Server | None = None
+        self._streams: set[asyncio.Task[Any]] = set()
+        self._stt: Any = None
+
+    def __repr__(self) -> str:
+        return f"<VirtualPhone {self.number} calls={len(self._calls)}>"
+
+    async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
+        """Transcribe 8 kHz audio in the phone's speech worker process.
+
+        A process, not a thread: pocketsphinx holds the GIL while it decodes, which would
+        stall this event loop (and the 20 ms audio pacing of every call) for seconds.
+        """
+        if self._stt is None:
+            context = multiprocessing.get_context("spawn")
+            self._stt = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+        loop = asyncio.get_running_loop()
+        text: str = await loop.run_in_executor(self._stt, _transcribe, pcm, phrases)
+        return text
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Connect to AMI, listen for the audio, add the phone's dialplan."""
+        await self.ami.connect()
+        self.ami.on_event("UserEvent", self._on_user_event)
+        self.ami.on_event("Hangup", self._on_hangup)
+        await self.transcribe(bytes(_FRAME * 10), self.vocabulary)  # load the model now
+        self._listener = await asyncio.start_server(self._on_stream, "127.0.0.1", 0)
+        port = self._listener.sockets[0].getsockname()[1]
+        steps = [
+            ("UserEvent", "AsteramiskPhone,PhoneId: ${PHONE_ID}"),
+            ("AudioSocket", f"${{PHONE_ID}},127.0.0.1:{port}"),
+        ]
+        for priority, (app, data) in enumerate(steps, start=1):
+            await self.ami.action(
+                {
+                    "Action": "DialplanExtensionAdd",
+                    "Context": self.context,
+                    "Extension": "s",
+                    "Priority": str(priority),
+                    "Application": app,
+                    "ApplicationData": data,
+                    "Replace": "yes",
+                }
+            )
+
+    def _on_user_event(self, event: Message) -> None:
+        if event.get("UserEvent") != "AsteramiskPhone":
+            return
+        future = self._answered.get(str(event.get("PhoneId", "")))
+        if future is not None and not future.done():
+            future.set_result(str(event.get("Channel", "")))
+
+    def _on_hangup(self, event: Message) -> None:
+        channel = event.get("Channel", "")
+        for call in self._calls.values():
+            if call.channel == channel:
+                call.ended.set()
+
+    async def _on_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._streams.add(task)
+        parser = AudioSocketParser()
+        call: PhoneCall | None = None
+        loop = asyncio.get_running_loop()
+        pacer: asyncio.Task[None] | None = None
+        try:
+            while data := await reader.read(65536):
+                for frame in parser.feed(data):
+                    if frame.kind == KIND_UUID:
+                        call = self._calls.get(frame.uuid)
+                        pacer = asyncio.create_task(_send_silence(writer))
+                    elif frame.kind == KIND_AUDIO and call is not None:
+                        call._on_audio(frame.payload, loop.time())
+                    elif frame.kind == KIND_HANGUP:
+                        return
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            if pacer is not None:
+                pacer.cancel()
+            if call is not None:
+                call.ended.set()
+            writer.close()
+            if task is not None:
+                self._streams.discard(task)
+
+    async def call(self, number: str, *, timeout: float = 30.0) -> PhoneCall:
+        """Dial ``number`` through the PSTN trunk; return the call once it is answered.
+
+        Raises :class:`CallFailedException` if it is not answered within ``timeout`` s.
+        """
+        call_id = str(uuid.uuid4())
+        call = PhoneCall(self, call_id)
+        self._calls[call_id] = call
+        answered: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._answered[call_id] = answered
+        try:
+            response = await self.ami.action(
+                {
+                    "Action": "Originate",
+                    "Channel": f"PJSIP/{number}@{config.ASTERISK_PSTN_ENDPOINT}",
+                    "Context": self.context,
+                    "Exten": "s",
+                    "Priority": "1",
+                    "CallerID": f'"{self.name}" <{self.number}>',
+                    "Timeout": str(int(timeout * 1000)),
+                    "Variable": f"PHONE_ID={call_id}",
+                    "Async": "true",
+                },
+                timeout=timeout + 5,
+                check=False,
+            )
+            final = response[-1] if isinstance(response, list) else response
+            if final.get("Response") != "Success" and not answered.done():
+                reason = str(final.get("Reason", ""))
+                del self._calls[call_id]
+                raise CallFailedException(
+                    f"The call to {number} was not answered (reason {reason or '?'})",
+                    cause=int(reason) if reason.isdigit() else None,
+                )
+            call.channel = await asyncio.wait_for(answered, 10)
+        finally:
+            self._answered.pop(call_id, None)
+        return call
+
+    async def close(self) -> None:
+        """Hang up every call still up, remove the dialplan, disconnect."""
+        for call in list(self._calls.values()):
+            if not call.ended.is_set() and call.channel:
+                with contextlib.suppress(Exception):
+                    await call.hangup()
+        if self._listener is not None:
+            self._listener.close()
+        for task in list(self._streams):
+            task.cancel()
+        await asyncio.gather(*self._streams, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.ami.action(
+                {"Action": "Command", "Command": f"dialplan remove context {self.context}"},
+                check=False,
+            )
+        await self.ami.close()
+        if self._stt is not None:
+            self._stt.shutdown(wait=True, cancel_futures=True)
+            self._stt = None

@@ -1,0 +1,205 @@
+"""VoiceUI: a phone call, with the README's verbs, on the call primitives of any transport.
+
+``say`` synthesises speech (cached on disk, made off the event loop) and returns once it has
+been spoken. A key pressed while the app speaks stops the speech and counts for the ``gather``
+that follows (barge-in). When the caller hangs up, the next verb raises
+:class:`~asteramisk.exceptions.HangupException`: the handler is not cancelled, so its
+``finally`` blocks and clean-up run as written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from pathlib import Path
+
+from asteramisk.asterisk.control import ALL_KEYS, CallControl
+from asteramisk.config import config
+from asteramisk.exceptions import HangupException
+from asteramisk.media.tts import TTSCache, get_engine
+from asteramisk.ui.base import UI
+
+__all__ = ["VoiceUI"]
+
+_caches: dict[tuple[str, str], TTSCache] = {}
+
+
+def tts_cache() -> TTSCache:
+    """The process's TTS cache for the configured engine and directory."""
+    directory = config.TTS_CACHE_DIR or (
+        f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}"
+    )
+    engine = get_engine()
+    key = (engine.name, directory)
+    if key not in _caches:
+        _caches[key] = TTSCache(engine, directory)
+    return _caches[key]
+
+
+class VoiceUI(UI):
+    """A phone call (see the module docstring)."""
+
+    def __init__(
+        self,
+        control: CallControl,
+        *,
+        remote_number: str = "",
+        remote_name: str = "",
+        local_number: str = "",
+    ) -> None:
+        super().__init__(
+            remote_number=remote_number, remote_name=remote_name, local_number=local_number
+        )
+        self.control = control
+        self._pending_keys = ""
+        self.transcript: list[tuple[str, str]] = []
+
+    # -- speech and sound ----------------------------------------------------------------
+
+    async def _speech_file(self, text: str) -> str:
+        """The Asterisk-side name of the synthesised ``text`` (made if not cached)."""
+        path = await tts_cache().get(text)
+        return f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}/{path.stem}"
+
+    async def _play_interruptible(self, sound: str) -> None:
+        if self._pending_keys:
+            return  # the caller already answered: do not make them listen
+        key = await self.control.play(sound, ALL_KEYS)
+        if key:
+            self._pending_keys += key
+
+    async def answer(self) -> None:
+        self._check_open()
+        await self.control.answer()
+        self.answered = True
+
+    async def hangup(self) -> None:
+        if self.hung_up:
+            return
+        self.hung_up = True
+        with contextlib.suppress(HangupException):
+            await self.control.hangup()
+
+    async def say(self, text: str) -> None:
+        """Speak ``text``; returns once spoken, or as soon as the caller presses a key."""
+        self._check_open()
+        self.transcript.append(("say", text))
+        await self._play_interruptible(await self._speech_file(text))
+
+    async def play(self, sound: str) -> None:
+        """Play an Asterisk sound name (``hello-world``), a local WAV file or an http(s) URL."""
+        self._check_open()
+        if sound.startswith(("http://", "https://")):
+            name = sound
+        elif "/" in sound and Path(sound).suffix:
+            name = await self._local_file(Path(sound))
+        else:
+            name = sound
+        self.transcript.append(("play", sound))
+        await self._play_interruptible(name)
+
+    async def _local_file(self, path: Path) -> str:
+        """Copy a local file into the directory Asterisk reads, converted to 8 kHz WAV."""
+        target = await asyncio.to_thread(_convert_file, path, tts_cache().directory)
+        return f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}/{target.stem}"
+
+    # -- keys ----------------------------------------------------------------------------
+
+    async def gather(
+        self,
+        text: str = "",
+        num_digits: int = 1,
+        *,
+        timeout: float = 5.0,
+        finish_on_key: str = "#",
+    ) -> str:
+        """Say ``text`` and collect up to ``num_digits`` keys.
+
+        Keys pressed during ``text`` (or during an earlier ``say``) count. Input ends at
+        ``num_digits`` keys, at ``finish_on_key`` (not included), or ``timeout`` seconds after
+        the prompt or the last key. Returns the keys as a string, '' if none came.
+        """
+        self._check_open()
+        if text:
+            await self.say(text)
+        keys, self._pending_keys = self._pending_keys, ""
+        while True:
+            if finish_on_key and finish_on_key in keys:
+                keys = keys[: keys.index(finish_on_key)]
+                break
+            if len(keys) >= num_digits:
+                keys, self._pending_keys = keys[:num_digits], keys[num_digits:]
+                break
+            key = await self.control.wait_digit(timeout)
+            if key is None:
+                break
+            keys += key
+        self.transcript.append(("gather", keys))
+        return keys
+
+    async def prompt(self, text: str, *, timeout: float = 30.0) -> str:
+        """Ask ``text`` and return the keys the caller types, ended by '#'.
+
+        (Answers by voice come with speech recognition, which is not in this version.)
+        """
+        return await self.gather(text, num_digits=64, timeout=timeout, finish_on_key="#")
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Send DTMF ``digits`` to the caller."""
+        self._check_open()
+        await self.control.send_dtmf(digits)
+
+    async def say_digits(self, digits: str | int) -> None:
+        """Say each digit with Asterisk's own recordings."""
+        self._check_open()
+        key = await self.control.say_digits(str(digits))
+        if key:
+            self._pending_keys += key
+
+    async def say_number(self, number: int) -> None:
+        """Say a number naturally with Asterisk's own recordings ("forty two")."""
+        self._check_open()
+        key = await self.control.say_number(int(number))
+        if key:
+            self._pending_keys += key
+
+    async def record(
+        self,
+        path: str,
+        *,
+        max_seconds: float = 60.0,
+        silence: int | None = 3,
+        beep: bool = True,
+        finish_on_key: str = "#",
+    ) -> str:
+        """Record the caller to ``path`` (as Asterisk sees it, without extension) as WAV.
+
+        Ends at ``finish_on_key``, after ``silence`` seconds of silence or ``max_seconds``.
+        Returns the path of the recording, with its ``.wav`` extension.
+        """
+        self._check_open()
+        await self.control.record(
+            path, max_seconds=max_seconds, silence=silence, beep=beep, finish_on_key=finish_on_key
+        )
+        return f"{path}.wav"
+
+    async def transfer(self, destination: str) -> None:
+        """Connect the caller to ``destination``: a number or a channel (``PJSIP/100``)."""
+        self._check_open()
+        await self.control.transfer(destination)
+
+
+def _convert_file(source: Path, directory: Path) -> Path:
+    """``source`` as 8 kHz WAV in ``directory``, converted once per version of the file."""
+    from pydub import AudioSegment
+
+    from asteramisk.media.tts.base import Audio
+    from asteramisk.media.tts.cache import to_wav_8k
+
+    stamp = f"{source.resolve()}\0{source.stat().st_mtime_ns}"
+    target = directory / f"file-{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.wav"
+    if not target.exists():
+        segment = AudioSegment.from_file(source).set_channels(1).set_sample_width(2)
+        to_wav_8k(Audio(segment.raw_data, segment.frame_rate), target)
+    return target

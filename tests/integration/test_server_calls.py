@@ -1,0 +1,266 @@
+"""Incoming calls end to end: a VirtualPhone calls the README's app through the simulated PSTN."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.config import config
+from asteramisk.exceptions import HangupException
+from asteramisk.server import Server
+from asteramisk.testing import SandboxSettings
+from asteramisk.testing.phone import PhoneCall, VirtualPhone
+from asteramisk.ui import VoiceUI
+
+# Everything the apps below may say, and every digit, so that recognition must pick the right
+# one among wrong alternatives.
+VOCABULARY = (  # noqa: SIM905 (one string reads better than 34)
+    "hello world please pick a number between and ten you pressed for option press "
+    "chosen we are sorry something went wrong goodbye zero one two three four five six seven "
+    "eight nine still here"
+).split()
+
+callbacks_run: list[str] = []
+
+
+async def async_callback_1() -> str:
+    callbacks_run.append("1")
+    return "one"
+
+
+async def async_callback_2() -> str:
+    callbacks_run.append("2")
+    return "two"
+
+
+# The README's handler, as written there.
+# fmt: off
+async def my_call_handler(ui: VoiceUI):  # type: ignore[no-untyped-def]
+    await ui.answer()
+    await ui.say('Hello, world!')
+    digit = await ui.gather("Please pick a number between 1 and 10", num_digits=1)
+    await ui.say(f"You pressed {digit}")
+    await ui.menu('For option 1, press 1. For option 2, press 2.', callbacks={
+        '1': async_callback_1,
+        '2': async_callback_2
+    })
+    await ui.hangup()
+# fmt: on
+
+
+async def hear_until(call: PhoneCall, pattern: str, timeout: float = 20.0) -> str:
+    """Listen until the regular expression ``pattern`` has been heard; return all heard."""
+    heard = ""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, heard) and time.monotonic() < deadline and not call.ended.is_set():
+        heard = f"{heard} {await call.hear(timeout=deadline - time.monotonic())}".strip()
+    return heard
+
+
+@pytest.fixture
+async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
+    async with VirtualPhone("5550100", vocabulary=VOCABULARY) as p:
+        yield p
+
+
+@pytest.fixture
+async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
+    server = await Server.create(host="127.0.0.1", port=4753)
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+async def test_readme_call_handler_runs_as_written(server: Server, phone: VirtualPhone) -> None:
+    callbacks_run.clear()
+    await server.register_extension("1234567890", call_handler=my_call_handler)
+    call = await phone.call("1234567890")
+    heard = await hear_until(call, "between one and ten")
+    assert "hello world" in heard
+    assert "please pick a number between one and ten" in heard
+    await call.press("7")
+    # "press" and "pressed" are hard to tell apart on the phone: either is accepted here.
+    heard = await hear_until(call, "option two press(ed)? two")
+    assert "you pressed seven" in heard
+    assert re.search("for option one press(ed)? one for option two press(ed)? two", heard)
+    await call.press("1")
+    await call.wait_hangup(15)
+    assert callbacks_run == ["1"]
+    assert server.calls_served == 1
+
+
+async def test_caller_number_reaches_the_handler(server: Server, phone: VirtualPhone) -> None:
+    seen: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        seen.set_result((ui.remote_number, ui.local_number))
+
+    await server.register_extension("2000", call_handler=handler)
+    call = await phone.call("2000")
+    assert await asyncio.wait_for(seen, 10) == ("5550100", "2000")
+    await call.wait_hangup(10)  # the handler returned: the call is hung up
+
+
+async def test_caller_hangs_up_during_say_and_server_keeps_serving(
+    server: Server, phone: VirtualPhone
+) -> None:
+    outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def talker(ui: VoiceUI) -> None:
+        await ui.answer()
+        try:
+            for _ in range(20):
+                await ui.say("Hello, world! Please pick a number between 1 and 10")
+            outcome.set_result("finished")
+        except HangupException:
+            outcome.set_result("hangup")
+            raise
+
+    await server.register_extension("2001", call_handler=talker)
+    call = await phone.call("2001")
+    await call.wait_for_speech()
+    await asyncio.sleep(0.5)  # well inside the sentence
+    await call.hangup()
+    assert await asyncio.wait_for(outcome, 10) == "hangup"
+    for _ in range(50):
+        if server.calls_served and not server._active:
+            break
+        await asyncio.sleep(0.1)
+    assert not server._active  # nothing of that call is left
+    async with AMIClient() as ami:
+        channels = await ami.command("core show channels concise")
+    assert "2001" not in channels
+    # and the next call is served
+    second = await phone.call("2001")
+    await second.wait_for_speech()
+    await second.hangup()
+
+
+async def test_handler_that_raises_apologises_and_hangs_up(
+    server: Server, phone: VirtualPhone, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(ui: VoiceUI) -> None:
+        await ui.answer()
+        raise RuntimeError("a bug in the app")
+
+    await server.register_extension("2002", call_handler=broken)
+    call = await phone.call("2002")
+    heard = await hear_until(call, "goodbye")
+    assert "we are sorry something went wrong goodbye" in heard
+    await call.wait_hangup(10)
+    assert "a bug in the app" in caplog.text
+
+
+async def test_full_server_passes_the_call_to_the_next_instance(
+    asterisk: SandboxSettings, phone: VirtualPhone, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    release = asyncio.Event()
+    served_by: list[str] = []
+
+    def handler_for(name: str) -> Callable[[VoiceUI], Awaitable[None]]:
+        async def handler(ui: VoiceUI) -> None:
+            served_by.append(name)
+            await ui.answer()
+            await release.wait()
+
+        return handler
+
+    config.MAX_CONCURRENT_CALLS = 1
+    first = await Server.create(port=0)
+    second = await Server.create(port=0)
+    try:
+        await first.register_extension("2003", call_handler=handler_for("first"))
+        await second.register_extension("2003", call_handler=handler_for("second"))
+        assert second.extensions["2003"] == first.extensions["2003"] + 1  # type: ignore[operator]
+        await phone.call("2003")
+        await phone.call("2003")  # the first server is full: the second one answers
+        assert served_by == ["first", "second"]
+        assert "passed on to the next priority" in caplog.text
+    finally:
+        release.set()
+        del config.MAX_CONCURRENT_CALLS
+        await first.close()
+        await second.close()
+
+
+async def test_a_crashed_instance_does_not_swallow_calls(
+    asterisk: SandboxSettings, phone: VirtualPhone
+) -> None:
+    crashed = await Server.create(port=0)
+    await crashed.register_extension("2004", call_handler=my_call_handler)
+    # A crash: the process is gone without unregistering (its AGI port closes).
+    assert crashed._agi is not None and crashed._ami is not None
+    await crashed._agi.close()
+    await crashed._ami.close()
+    survivor = await Server.create(port=0)
+    served = asyncio.Event()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        served.set()
+
+    try:
+        await survivor.register_extension("2004", call_handler=handler)
+        await phone.call("2004")
+        await asyncio.wait_for(served.wait(), 10)
+    finally:
+        await survivor.close()
+        async with AMIClient() as ami:  # clean up the crashed instance's entry by hand
+            await ami.action(
+                {
+                    "Action": "DialplanExtensionRemove",
+                    "Context": config.ASTERISK_INCOMING_CALL_CONTEXT,
+                    "Extension": "2004",
+                },
+                check=False,
+            )
+
+
+async def test_close_removes_exactly_its_entries(asterisk: SandboxSettings) -> None:
+    async with AMIClient() as ami:
+        context = config.ASTERISK_INCOMING_CALL_CONTEXT
+        a = await Server.create(port=0)
+        b = await Server.create(port=0)
+        await a.register_extension("2005", call_handler=my_call_handler)
+        await b.register_extension("2005", call_handler=my_call_handler)
+        await a.close()
+        shown = await ami.command(f"dialplan show 2005@{context}")
+        assert f":{b.port}/call,2005" in shown and f":{a.port}/call,2005" not in shown
+        await b.close()
+        shown = await ami.command(f"dialplan show 2005@{context}")
+        assert "/call,2005" not in shown
+
+
+async def test_numbers_come_back_after_asterisk_restart(
+    server: Server, phone: VirtualPhone, restart_asterisk: Callable[[], None]
+) -> None:
+    await server.register_extension("2006", call_handler=my_call_handler)
+    await asyncio.to_thread(restart_asterisk)
+    async with AMIClient() as ami:
+        for _ in range(100):
+            shown = await ami.command(f"dialplan show 2006@{config.ASTERISK_INCOMING_CALL_CONTEXT}")
+            if "/call,2006" in shown:
+                break
+            await asyncio.sleep(0.1)
+    assert "/call,2006" in shown
+    async with VirtualPhone(vocabulary=VOCABULARY) as fresh:  # the old one's dialplan is gone
+        call = await fresh.call("2006")
+        assert "hello world" in await hear_until(call, "hello world")
+        await call.hangup()
+
+
+async def test_bad_numbers_and_transports_are_refused(server: Server) -> None:
+    for bad in ("12 34", "1234\r\nAction: Originate", "", "12,34"):
+        with pytest.raises(ValueError, match="phone number"):
+            await server.register_extension(bad, call_handler=my_call_handler)
+    with pytest.raises(ValueError, match="transport"):
+        await server.register_extension("2007", call_handler=my_call_handler, transport="ari")
