@@ -1,0 +1,109 @@
+"""TTS cache and the AudioSocket codec, without Asterisk."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+import wave
+from pathlib import Path
+
+import pytest
+
+from asteramisk.media.audiosocket import (
+    KIND_AUDIO,
+    KIND_DTMF,
+    KIND_HANGUP,
+    KIND_UUID,
+    AudioSocketParser,
+    encode_frame,
+)
+from asteramisk.media.tts import Audio, TTSCache, TTSEngine
+
+
+class CountingEngine(TTSEngine):
+    name = "counting"
+    voice = "v1"
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.threads: set[int] = set()
+
+    def synthesize(self, text: str) -> Audio:
+        self.texts.append(text)
+        self.threads.add(threading.get_ident())
+        return Audio(b"\x01\x00" * 22050, 22050)  # one second at 22.05 kHz
+
+
+async def test_cache_synthesises_once_off_the_loop_and_survives_restarts(tmp_path: Path) -> None:
+    engine = CountingEngine()
+    cache = TTSCache(engine, tmp_path)
+    path = await cache.get("Hello")
+    assert await cache.get("Hello") == path
+    assert engine.texts == ["Hello"]
+    assert threading.get_ident() not in engine.threads  # synthesis ran in a worker thread
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        assert abs(wav.getnframes() - 8000) < 10
+    again = TTSCache(engine, tmp_path)  # a new process finds the file
+    assert await again.get("Hello") == path and engine.texts == ["Hello"]
+
+
+async def test_exact_text_is_the_key(tmp_path: Path) -> None:
+    cache = TTSCache(CountingEngine(), tmp_path)
+    paths = {await cache.get(text) for text in ("1.5", "15", "15 ", "Hello", "hello")}
+    assert len(paths) == 5
+
+
+async def test_concurrent_requests_share_one_synthesis(tmp_path: Path) -> None:
+    engine = CountingEngine()
+    cache = TTSCache(engine, tmp_path)
+    paths = await asyncio.gather(*(cache.get("same phrase") for _ in range(10)))
+    assert len(set(paths)) == 1 and engine.texts == ["same phrase"]
+
+
+async def test_no_half_written_file_is_ever_visible(tmp_path: Path) -> None:
+    class Failing(CountingEngine):
+        def synthesize(self, text: str) -> Audio:
+            raise RuntimeError("engine broke")
+
+    cache = TTSCache(Failing(), tmp_path)
+    with pytest.raises(RuntimeError):
+        await cache.get("x")
+    assert not any(tmp_path.iterdir())  # noqa: ASYNC240 (a test, on a tmp dir)
+
+
+def frames_stream() -> bytes:
+    call = uuid.uuid4()
+    return b"".join(
+        [
+            encode_frame(KIND_UUID, call.bytes),
+            encode_frame(KIND_AUDIO, bytes(range(256)) + bytes(64)),
+            encode_frame(KIND_DTMF, b"5"),
+            encode_frame(KIND_AUDIO, b"\x00\x01" * 160),
+            encode_frame(KIND_HANGUP),
+        ]
+    )
+
+
+def test_audiosocket_frames_whole() -> None:
+    frames = AudioSocketParser().feed(frames_stream())
+    assert [f.kind for f in frames] == [KIND_UUID, KIND_AUDIO, KIND_DTMF, KIND_AUDIO, KIND_HANGUP]
+    assert uuid.UUID(frames[0].uuid)
+    assert len(frames[1].payload) == 320 and frames[2].payload == b"5"
+
+
+def test_audiosocket_frames_split_at_every_byte_boundary() -> None:
+    stream = frames_stream()
+    expected = AudioSocketParser().feed(stream)
+    for cut in range(len(stream) + 1):
+        parser = AudioSocketParser()
+        assert parser.feed(stream[:cut]) + parser.feed(stream[cut:]) == expected
+    parser = AudioSocketParser()
+    one_by_one = [f for i in range(len(stream)) for f in parser.feed(stream[i : i + 1])]
+    assert one_by_one == expected
+
+
+def test_audiosocket_refuses_oversized_payload() -> None:
+    with pytest.raises(ValueError):
+        encode_frame(KIND_AUDIO, bytes(70000))
