@@ -1,128 +1,35 @@
-"""``python -m asteramisk demo``: a real call on a real Asterisk, with its transcript.
+"""``python -m asteramisk demo``: the README's app on a real Asterisk, called by a VirtualPhone.
 
 Brings up the sandbox unless an Asterisk is configured (``ASTERISK_HOST`` and the AMI
-credentials), serves a small IVR on the FastAGI server, places a call to it through a
-``Local/`` channel, presses keys as the caller, and prints what happened on both sides. Exits 0
-when every step happened.
+credentials), runs the README's call handler on a ``Server``, and has a ``VirtualPhone`` call
+it through the simulated PSTN, listen, and press keys, printing both sides as they happen.
+Exits 0 when every step happened.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
-import uuid
 from collections.abc import Callable
 
-from asteramisk.agi import AGI, FastAGIServer, core
-from asteramisk.asterisk.ami import AMIClient
 from asteramisk.config import config
 from asteramisk.exceptions import AsteramiskException
 from asteramisk.runner import run
+from asteramisk.server import Server
+from asteramisk.testing.phone import PhoneCall, VirtualPhone
+from asteramisk.ui import VoiceUI
 
 __all__ = ["run_demo"]
 
-STEPS = ("answered", "greeted", "digits", "read back", "goodbye")
-
-
-class _Transcript:
-    def __init__(self, out: Callable[[str], None]) -> None:
-        self._out = out
-        self._started = time.monotonic()
-        self.steps: list[str] = []
-
-    def say(self, who: str, text: str) -> None:
-        self._out(f"[{time.monotonic() - self._started:6.2f}s] {who:>9}: {text}")
-
-    def step(self, name: str) -> None:
-        self.steps.append(name)
-
-
-async def _demo(out: Callable[[str], None]) -> list[str]:
-    transcript = _Transcript(out)
-    context = f"asteramisk-demo-{uuid.uuid4().hex[:6]}"
-    ami = AMIClient()
-    await ami.connect()
-    server = FastAGIServer(port=0)
-    done = asyncio.get_running_loop().create_future()
-
-    async def press(agi: AGI, digits: str) -> None:
-        await asyncio.sleep(0.5)
-        for digit in digits:
-            transcript.say("caller", f"presses {digit}")
-            await ami.action(
-                {
-                    "Action": "PlayDTMF",
-                    "Channel": agi.channel,
-                    "Digit": digit,
-                    "Duration": "100",
-                    "Receive": "true",
-                }
-            )
-            await asyncio.sleep(0.15)
-
-    async def ivr(agi: AGI) -> None:
-        try:
-            transcript.say("asterisk", f"incoming call on {agi.channel}")
-            await agi.execute(core.Answer())
-            transcript.say("app", "answers")
-            transcript.step("answered")
-            transcript.say("app", "plays 'hello-world'")
-            await agi.execute(core.StreamFile("hello-world"))
-            transcript.step("greeted")
-            transcript.say("app", "asks for digits (plays 'beep', waits for up to 4 keys or #)")
-            caller = asyncio.ensure_future(press(agi, "42#"))
-            digits, timed_out = await agi.execute(core.GetData("beep", 5000, 4))
-            await caller
-            transcript.say("app", f"got {digits!r}" + (" (timed out)" if timed_out else ""))
-            if digits:
-                transcript.step("digits")
-            transcript.say("app", f"plays 'you-entered' and says the digits {digits}")
-            await agi.execute(core.StreamFile("you-entered"))
-            await agi.execute(core.SayDigits(digits))
-            transcript.step("read back")
-            transcript.say("app", "plays 'goodbye' and hangs up")
-            await agi.execute(core.StreamFile("goodbye"))
-            await agi.execute(core.Hangup())
-            transcript.step("goodbye")
-        finally:
-            if not done.done():
-                done.set_result(None)
-
-    server.add_route("demo", ivr)
-    try:
-        await server.start()
-        transcript.say("setup", f"FastAGI server on 127.0.0.1:{server.port}")
-        await ami.action(
-            {
-                "Action": "DialplanExtensionAdd",
-                "Context": context,
-                "Extension": "100",
-                "Priority": "1",
-                "Application": "AGI",
-                "ApplicationData": f"agi://127.0.0.1:{server.port}/demo",
-                "Replace": "yes",
-            }
-        )
-        transcript.say("setup", f"dialplan: 100@{context} -> AGI(agi://127.0.0.1:.../demo)")
-        transcript.say("caller", f"dials 100@{context}")
-        await ami.action(
-            {
-                "Action": "Originate",
-                "Channel": f"Local/100@{context}/n",
-                "Application": "Wait",
-                "Data": "30",
-                "Async": "true",
-            }
-        )
-        await asyncio.wait_for(done, 30)
-    finally:
-        await server.close()
-        await ami.action(
-            {"Action": "Command", "Command": f"dialplan remove context {context}"}, check=False
-        )
-        await ami.close()
-    return transcript.steps
+NUMBER = "1234567890"
+STEPS = ("answered", "greeted", "pressed 7", "read back", "menu", "option 1", "hung up")
+VOCABULARY = (
+    "hello world please pick a number between and ten you pressed for option press "
+    "zero one two three four five six seven eight nine we are sorry something went wrong "
+    "goodbye you chose"
+).split()
 
 
 def run_demo(out: Callable[[str], None] = print) -> int:
@@ -133,12 +40,12 @@ def run_demo(out: Callable[[str], None] = print) -> int:
         out("No Asterisk configured (ASTERISK_HOST, ASTERISK_AMI_USER): using the sandbox.")
         Sandbox().up(progress=out).apply()
     try:
-        steps = run(_demo(out))
+        steps = run(asyncio.wait_for(_demo(out), 120))
     except AsteramiskException as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
     except TimeoutError:
-        print("demo failed: the call did not finish within 30 s", file=sys.stderr)
+        print("demo failed: the call did not finish within 120 s", file=sys.stderr)
         return 1
     missing = [step for step in STEPS if step not in steps]
     if missing:
@@ -146,3 +53,73 @@ def run_demo(out: Callable[[str], None] = print) -> int:
         return 1
     out(f"Demo complete: {', '.join(steps)}.")
     return 0
+
+
+async def _demo(out: Callable[[str], None]) -> list[str]:
+    started = time.monotonic()
+    steps: list[str] = []
+
+    def show(who: str, text: str) -> None:
+        out(f"[{time.monotonic() - started:6.2f}s] {who:>6}: {text}")
+
+    # The README's handlers, with callbacks that say what they do.
+    async def async_callback_1() -> None:
+        steps.append("option 1")
+        show("app", "runs async_callback_1")
+
+    async def async_callback_2() -> None:
+        steps.append("option 2")
+        show("app", "runs async_callback_2")
+
+    async def my_call_handler(ui: VoiceUI) -> None:
+        show("app", f"call from {ui.remote_number} to {ui.local_number}")
+        await ui.answer()
+        steps.append("answered")
+        await ui.say("Hello, world!")
+        digit = await ui.gather("Please pick a number between 1 and 10", num_digits=1)
+        show("app", f"gathered {digit!r}")
+        await ui.say(f"You pressed {digit}")
+        await ui.menu(
+            "For option 1, press 1. For option 2, press 2.",
+            callbacks={"1": async_callback_1, "2": async_callback_2},
+        )
+        await ui.hangup()
+
+    async def listen(call: PhoneCall, pattern: str) -> str:
+        heard = ""
+        deadline = time.monotonic() + 20
+        while not re.search(pattern, heard) and time.monotonic() < deadline:
+            if call.ended.is_set():
+                break
+            text = await call.hear(timeout=max(0.1, deadline - time.monotonic()))
+            if text:
+                show("phone", f'hears "{text}"')
+            heard = f"{heard} {text}"
+        return heard
+
+    server = await Server.create(host=config.AGI_SERVER_HOST, port=0)
+    try:
+        await server.register_extension(NUMBER, call_handler=my_call_handler)
+        show("setup", f"Server serves {NUMBER} (AGI on {server.host}:{server.port})")
+        async with VirtualPhone("5550100", vocabulary=VOCABULARY) as phone:
+            show("phone", f"5550100 dials {NUMBER}")
+            call = await phone.call(NUMBER)
+            show("phone", "the call is answered")
+            if "hello world" in await listen(call, "between one and ten"):
+                steps.append("greeted")
+            show("phone", "presses 7")
+            await call.press("7")
+            steps.append("pressed 7")
+            heard = await listen(call, "option two press(ed)? two")
+            if "you pressed seven" in heard:
+                steps.append("read back")
+            if re.search("option one press(ed)? one", heard):
+                steps.append("menu")
+            show("phone", "presses 1")
+            await call.press("1")
+            await call.wait_hangup(15)
+            show("phone", "the app hung up")
+            steps.append("hung up")
+    finally:
+        await server.close()
+    return steps

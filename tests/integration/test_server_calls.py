@@ -20,7 +20,7 @@ from asteramisk.ui import VoiceUI
 
 # Everything the apps below may say, and every digit, so that recognition must pick the right
 # one among wrong alternatives.
-VOCABULARY = (  # noqa: SIM905 (one string reads better than 34)
+VOCABULARY = (
     "hello world please pick a number between and ten you pressed for option press "
     "chosen we are sorry something went wrong goodbye zero one two three four five six seven "
     "eight nine still here"
