@@ -101,7 +101,7 @@ class PhoneCall:
                 break
 
     async def press(self, keys: str, *, gap: float = 0.25) -> None:
-        """Press ``keys`` (``0``-``9``, ``*``, ``#``, ``A``-``D``) on the keypad: DTMF to the app."""
+        """Press ``keys`` (``0``-``9``, ``*``, ``#``, ``A``-``D``): DTMF to the app."""
         for key in keys:
             if self.ended.is_set():
                 raise HangupException("the call has ended")
