@@ -28,7 +28,6 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Self
 
 from asteramisk.agi import AGI, FastAGIServer
@@ -36,6 +35,7 @@ from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.control import AGIControl
 from asteramisk.config import config
 from asteramisk.exceptions import ActionError, ConfigurationError, HangupException
+from asteramisk.lifecycle import AsyncResource
 from asteramisk.ui import TextUI, VoiceUI
 
 __all__ = ["Server"]
@@ -61,7 +61,7 @@ class _Registration:
     priority: int | None = None
 
 
-class Server:
+class Server(AsyncResource):
     """Serves incoming calls on your numbers (see the module docstring)."""
 
     ui_class: type[VoiceUI] = VoiceUI
@@ -312,18 +312,9 @@ class Server:
         if self._ami is not None:
             await self._ami.close()
 
-    async def __aenter__(self) -> Self:
+    async def _open(self) -> None:
         if self._ami is None:
             await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def _known(value: str | None) -> str:

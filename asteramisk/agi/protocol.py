@@ -119,9 +119,14 @@ def encode_command(command: str, *arguments: object) -> bytes:
         args.pop()
     if any(argument is None for argument in args):
         raise ValueError(f"{command}: an optional argument before a given one is missing")
-    if not args:
-        return (command + "\n").encode()
-    return (command + " " + " ".join(quote(a) for a in args) + "\n").encode()
+    line = command + " " + " ".join(quote(a) for a in args) if args else command
+    try:
+        return (line + "\n").encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{command}: an argument is not valid text ({exc.reason} at position {exc.start}); "
+            "clean it before sending it to Asterisk."
+        ) from None
 
 
 def unquote_words(line: str) -> list[str]:

@@ -33,8 +33,7 @@ import logging
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from types import TracebackType
-from typing import Self, TypeVar, cast
+from typing import TypeVar, cast
 
 from asteramisk.agi import core
 from asteramisk.agi.protocol import (
@@ -44,6 +43,7 @@ from asteramisk.agi.protocol import (
     ProtocolError,
     Response,
 )
+from asteramisk.lifecycle import AsyncResource
 
 __all__ = ["AGI", "FastAGIServer", "Handler"]
 
@@ -210,7 +210,7 @@ class AGI(asyncio.Protocol):
         self.closed = True
 
 
-class FastAGIServer:
+class FastAGIServer(AsyncResource):
     """A FastAGI server (see the module docstring)."""
 
     def __init__(
@@ -296,14 +296,5 @@ class FastAGIServer:
         if server is not None:
             await server.wait_closed()
 
-    async def __aenter__(self) -> Self:
+    async def _open(self) -> None:
         await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

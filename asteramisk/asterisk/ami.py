@@ -19,8 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from panoramisk import Manager, actions
 from panoramisk.ami_protocol import AMIProtocol
@@ -28,6 +27,7 @@ from panoramisk.message import Message
 
 from asteramisk.config import config
 from asteramisk.exceptions import ActionError, AsteriskConnectionError, AuthenticationError
+from asteramisk.lifecycle import AsyncResource, TaskSet
 
 __all__ = ["AMIClient", "Message"]
 
@@ -48,6 +48,10 @@ def check_header_value(name: str, value: object) -> str:
             f"AMI header {name!r} contains a CR, LF or NUL character, which would end the "
             "header and inject others; encode the value (for message bodies, Base64Body)."
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"AMI header {name!r} is not valid text (a lone surrogate)") from None
     return text
 
 
@@ -101,7 +105,7 @@ class _Manager(Manager):  # type: ignore[misc]
         self.owner._connection_lost()
 
 
-class AMIClient:
+class AMIClient(AsyncResource):
     """A logged-in AMI connection that reconnects by itself (see the module docstring)."""
 
     def __init__(
@@ -132,7 +136,7 @@ class AMIClient:
         self._listeners: list[tuple[str, EventCallback]] = []
         self._backoff = _BACKOFF_FIRST
         self._reconnect_handle: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, "AMI connect hook")
         self._booted = asyncio.Event()
         self.reconnects = 0
 
@@ -145,17 +149,8 @@ class AMIClient:
         manager = self._manager
         return bool(manager is not None and manager._connected and manager.authenticated)
 
-    async def __aenter__(self) -> Self:
+    async def _open(self) -> None:
         await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- connecting ----------------------------------------------------------------------
 
@@ -240,7 +235,7 @@ class AMIClient:
             log.info("AMI reconnected to %s:%s", self.host, self.port)
         if first:
             for hook in list(self._hooks):
-                self._spawn(hook())
+                self._tasks.spawn(hook())
 
     def _connection_lost(self) -> None:
         self._booted.clear()
@@ -334,16 +329,6 @@ class AMIClient:
         """Wait until the connection is up and Asterisk fully booted."""
         await asyncio.wait_for(self._booted.wait(), timeout)
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("AMI connect hook failed", exc_info=task.exception())
-
     async def close(self) -> None:
         """Log off, close the connection and cancel what this client started."""
         if self.closed:
@@ -351,10 +336,7 @@ class AMIClient:
         self.closed = True
         if self._reconnect_handle is not None:
             self._reconnect_handle.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         manager, self._manager = self._manager, None
         if manager is not None:
             with contextlib.suppress(Exception):

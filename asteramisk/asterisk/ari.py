@@ -20,8 +20,7 @@ import json
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 from aioari.client import Client
@@ -30,6 +29,7 @@ from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
 
 from asteramisk.config import config
 from asteramisk.exceptions import ActionError, AsteriskConnectionError, AuthenticationError
+from asteramisk.lifecycle import AsyncResource, TaskSet
 
 __all__ = ["ARIClient"]
 
@@ -55,7 +55,7 @@ class _HttpClient(AsynchronousHttpClient):  # type: ignore[misc]
         return websocket
 
 
-class ARIClient:
+class ARIClient(AsyncResource):
     """A connection to ARI with its Stasis application (see the module docstring)."""
 
     def __init__(
@@ -85,7 +85,7 @@ class ARIClient:
         self._hooks: list[ConnectHook] = []
         self._listeners: list[tuple[str, EventCallback]] = []
         self._connected = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, "ARI connect hook")
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("connected" if self.connected else "disconnected")
@@ -102,17 +102,8 @@ class ARIClient:
             raise AsteriskConnectionError("ARIClient is not connected; call connect() first.")
         return self._client
 
-    async def __aenter__(self) -> Self:
+    async def _open(self) -> None:
         await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def connect(self) -> None:
         """Load the ARI API, open the event websocket for our app; clear errors on failure."""
@@ -188,7 +179,7 @@ class ARIClient:
                 self._connected.set()
                 log.info("ARI reconnected to %s", self.base_url)
                 for hook in list(self._hooks):
-                    self._spawn(hook())
+                    self._tasks.spawn(hook())
             try:
                 await self._drain(websocket)
             except (aiohttp.ClientError, OSError) as exc:
@@ -253,26 +244,16 @@ class ARIClient:
         """Wait until the event websocket is open."""
         await asyncio.wait_for(self._connected.wait(), timeout)
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("ARI connect hook failed", exc_info=task.exception())
-
     async def close(self) -> None:
         """Close the websocket and the http session; cancel what this client started."""
         if self.closed:
             return
         self.closed = True
         self._connected.clear()
-        tasks = [*self._tasks, *([self._runner] if self._runner else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        await self._tasks.cancel()
         if self._http is not None:
             await self._http.close()
         self._client = self._http = None

@@ -25,12 +25,12 @@ import logging
 import multiprocessing
 import uuid
 from collections.abc import Iterable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from asteramisk.asterisk.ami import AMIClient, Message
 from asteramisk.config import config
 from asteramisk.exceptions import CallFailedException, HangupException
+from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
     KIND_HANGUP,
@@ -163,7 +163,7 @@ class PhoneCall:
         await asyncio.wait_for(self.ended.wait(), timeout)
 
 
-class VirtualPhone:
+class VirtualPhone(AsyncResource):
     """A phone with ``number`` that calls in through the simulated PSTN (see the module)."""
 
     def __init__(
@@ -200,17 +200,8 @@ class VirtualPhone:
         text: str = await loop.run_in_executor(self._stt, _transcribe, pcm, phrases)
         return text
 
-    async def __aenter__(self) -> Self:
+    async def _open(self) -> None:
         await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def start(self) -> None:
         """Connect to AMI, listen for the audio, add the phone's dialplan."""

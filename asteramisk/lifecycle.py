@@ -1,0 +1,67 @@
+"""What every object holding a socket or a task shares: ``async with``, and owned tasks.
+
+``AsyncResource`` gives ``async with obj:`` from the object's ``_open()`` and ``close()``.
+``TaskSet`` runs background coroutines the owner must cancel at close, logging any that fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from types import TracebackType
+from typing import Any, Self
+
+__all__ = ["AsyncResource", "TaskSet"]
+
+
+class AsyncResource:
+    """``async with`` for classes with ``async _open()`` and ``async close()``."""
+
+    async def _open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class TaskSet:
+    """Background tasks owned by one object: failures logged, all cancelled by ``cancel``."""
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._log = logger
+        self._what = what
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("%s failed", self._what, exc_info=task.exception())
+
+    async def cancel(self) -> None:
+        """Cancel every task and wait until they are all done."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
