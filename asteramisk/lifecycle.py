@@ -59,6 +59,11 @@ class TaskSet:
         if not task.cancelled() and task.exception() is not None:
             self._log.error("%s failed", self._what, exc_info=task.exception())
 
+    async def wait(self, timeout: float | None = None) -> None:
+        """Wait up to ``timeout`` seconds for the tasks to finish by themselves."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
     async def cancel(self) -> None:
         """Cancel every task and wait until they are all done."""
         tasks = list(self._tasks)

@@ -7,10 +7,13 @@
     await server.serve_forever()
 
 ``register_extension`` adds the number to ``ASTERISK_INCOMING_CALL_CONTEXT`` with AMI
-``DialplanExtensionAdd``, at the next free priority, running ``AGI()`` towards this server.
+``DialplanExtensionAdd``, at the next free priority, running ``Stasis()`` into this server's
+own ARI application (``transport="ari"``, the default) or ``AGI()`` towards its FastAGI server
+(``transport="agi"``).
 Several instances of an app can serve one number, each at its own priority: an instance at
 ``MAX_CONCURRENT_CALLS`` hands the call on to the next priority, and so does Asterisk when an
-instance is gone (its AGI cannot connect), so a crashed app never swallows calls. ``close()``
+instance is gone (its Stasis application or AGI port is not there), so a crashed app never
+swallows calls. ``close()``
 removes exactly the entries this server added; after an Asterisk restart the server adds them
 again by itself.
 
@@ -24,18 +27,21 @@ serving. When the handler returns, the call is hung up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
 from asteramisk.agi import AGI, FastAGIServer
 from asteramisk.asterisk.ami import AMIClient
-from asteramisk.asterisk.control import AGIControl
+from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.control import AGIControl, ARIControl, CallControl
 from asteramisk.config import config
 from asteramisk.exceptions import ActionError, ConfigurationError, HangupException
-from asteramisk.lifecycle import AsyncResource
+from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.ui import TextUI, VoiceUI
 
 __all__ = ["Server"]
@@ -74,12 +80,23 @@ class Server(AsyncResource):
         self._agi: FastAGIServer | None = None
         self._extensions: dict[str, _Registration] = {}
         self._active: set[asyncio.Task[Any]] = set()
+        self._ari: ARIClient | None = None
+        self._ari_calls: dict[str, ARIControl] = {}
+        self._tasks = TaskSet(log, "ARI call")
+        self.ari_app = f"{config.ASTERISK_ARI_APP}-{uuid.uuid4().hex[:8]}"
+        """This server's own Stasis application: each instance has one, so that a number
+        served by several instances fails over from one to the next."""
         self._closed = False
         self.calls_served = 0
 
     def __repr__(self) -> str:
         numbers = ",".join(self._extensions) or "-"
         return f"<Server {self.host}:{self.port} numbers={numbers} calls={len(self._active)}>"
+
+    @staticmethod
+    def ari_configured() -> bool:
+        """Whether ARI credentials are configured (then the server connects to ARI)."""
+        return config.is_set("ASTERISK_ARI_USER") and config.is_set("ASTERISK_ARI_PASS")
 
     @classmethod
     async def create(cls, host: str | None = None, port: int | None = None) -> Self:
@@ -107,12 +124,22 @@ class Server(AsyncResource):
             )
         self._ami = AMIClient()
         await self._ami.connect()
+        if self.ari_configured():
+            self._ari = ARIClient(app=self.ari_app)
+            try:
+                await self._ari.connect()
+            except BaseException:
+                await self._ami.close()
+                raise
+            self._ari.on_event("*", self._on_ari_event)
         self._agi = FastAGIServer(self.host, self.port)
         self._agi.add_route("call", self._on_call)
         try:
             await self._agi.start()
         except OSError as exc:
             await self._ami.close()
+            if self._ari is not None:
+                await self._ari.close()
             raise ConfigurationError(
                 f"Cannot listen on {self.host}:{self.port} ({exc.strerror}). Another program "
                 "(or another instance of your app) has it: set AGI_SERVER_PORT to a free port."
@@ -131,14 +158,15 @@ class Server(AsyncResource):
         *,
         message_handler: TextHandler | None = None,
         ui_class: type[VoiceUI] | None = None,
-        transport: str = "agi",
+        transport: str = "ari",
     ) -> None:
         """Serve calls to ``number`` with ``call_handler(ui)``.
 
         Without ``call_handler``, the server's own ``call_handler`` method serves it (for
         subclasses). ``message_handler`` is another name for ``text_handler``. ``ui_class``
-        is the ``VoiceUI`` subclass each call gets. ``transport`` is ``"agi"`` (FastAGI on
-        this server's port).
+        is the ``VoiceUI`` subclass each call gets. ``transport`` is ``"ari"`` (the default:
+        the call enters this server's Stasis application) or ``"agi"`` (FastAGI on this
+        server's port); the handler cannot tell the difference.
         """
         ami = self._require_started()
         number = str(number)
@@ -147,8 +175,14 @@ class Server(AsyncResource):
                 f"{number!r} is not a phone number or extension Asteramisk can register: use "
                 "digits (a leading + and the letters and * # of extensions are allowed)."
             )
-        if transport != "agi":
-            raise ValueError(f"transport={transport!r}: this version serves calls over 'agi' only.")
+        if transport not in ("ari", "agi"):
+            raise ValueError(f"transport={transport!r}: it must be 'ari' or 'agi'.")
+        if transport == "ari" and self._ari is None:
+            raise ConfigurationError(
+                "transport='ari' needs ARI: set ASTERISK_ARI_USER and ASTERISK_ARI_PASS "
+                "(config.ASTERISK_ARI_USER = ... or export ASTERISK_ARI_USER=...), or register "
+                "with transport='agi'."
+            )
         text_handler = text_handler or message_handler
         if text_handler is not None:
             log.warning(
@@ -187,7 +221,7 @@ class Server(AsyncResource):
 
     async def _add_to_dialplan(self, ami: AMIClient, registration: _Registration) -> None:
         context = config.ASTERISK_INCOMING_CALL_CONTEXT
-        data = f"agi://{self.host}:{self.port}/call,{registration.number}"
+        app, data = self._dialplan_app(registration)
         for _attempt in range(5):
             priority = await self._next_priority(ami, context, registration.number)
             try:
@@ -197,7 +231,7 @@ class Server(AsyncResource):
                         "Context": context,
                         "Extension": registration.number,
                         "Priority": str(priority),
-                        "Application": "AGI",
+                        "Application": app,
                         "ApplicationData": data,
                     }
                 )
@@ -207,6 +241,11 @@ class Server(AsyncResource):
             log.info("Serving %s@%s at priority %d", registration.number, context, priority)
             return
         raise ActionError(f"Could not add {registration.number} to the dialplan of {context}")
+
+    def _dialplan_app(self, registration: _Registration) -> tuple[str, str]:
+        if registration.transport == "ari":
+            return "Stasis", f"{self.ari_app},{registration.number}"
+        return "AGI", f"agi://{self.host}:{self.port}/call,{registration.number}"
 
     async def _next_priority(self, ami: AMIClient, context: str, number: str) -> int:
         output = await ami.command(f"dialplan show {number}@{context}")
@@ -231,7 +270,8 @@ class Server(AsyncResource):
             output = await ami.command(
                 f"dialplan show {registration.number}@{config.ASTERISK_INCOMING_CALL_CONTEXT}"
             )
-            if f"/call,{registration.number})" in output and f":{self.port}/" in output:
+            app, data = self._dialplan_app(registration)
+            if f"{app}({data})" in output:
                 continue
             await self._add_to_dialplan(ami, registration)
 
@@ -248,28 +288,85 @@ class Server(AsyncResource):
         """Serves texts to numbers registered without a ``text_handler``; override it."""
         raise NotImplementedError("No text handler.")
 
-    async def _on_call(self, agi: AGI) -> None:
-        number = agi.args[0] if agi.args else agi.env.get("agi_extension", "")
+    def _admit(self, number: str) -> _Registration | None:
+        """The registration serving ``number``, or None to pass the call on."""
         registration = self._extensions.get(number)
         if registration is None:
             log.warning("A call for %s, which this server no longer serves: passed on", number)
-            return
+            return None
         if len(self._active) >= config.MAX_CONCURRENT_CALLS:
             log.info(
                 "At MAX_CONCURRENT_CALLS (%d): call for %s passed on to the next priority",
                 config.MAX_CONCURRENT_CALLS,
                 number,
             )
+            return None
+        return registration
+
+    async def _on_call(self, agi: AGI) -> None:
+        """A call over FastAGI. Returning without hanging up passes it on."""
+        number = agi.args[0] if agi.args else agi.env.get("agi_extension", "")
+        registration = self._admit(number)
+        if registration is not None:
+            control = AGIControl(agi, config.ASTERISK_PSTN_ENDPOINT)
+            caller = _known(agi.env.get("agi_callerid"))
+            await self._serve(
+                registration, control, caller, _known(agi.env.get("agi_calleridname"))
+            )
+
+    def _on_ari_event(self, event: dict[str, Any]) -> None:
+        """Every event of our Stasis application: new calls, and events of calls we serve."""
+        channel = event.get("channel") or {}
+        channel_id = str(channel.get("id", ""))
+        if not channel_id:
+            source = event.get("playback") or event.get("recording") or {}
+            channel_id = str(source.get("target_uri", "")).removeprefix("channel:")
+        if event.get("type") == "StasisStart" and channel_id not in self._ari_calls:
+            args = event.get("args") or []
+            number = str(args[0]) if args else str(channel.get("dialplan", {}).get("exten", ""))
+            caller = channel.get("caller") or {}
+            self._tasks.spawn(
+                self._on_ari_call(channel_id, number, caller.get("number"), caller.get("name"))
+            )
             return
+        control = self._ari_calls.get(channel_id)
+        if control is not None:
+            control.on_event(event)
+
+    async def _on_ari_call(
+        self, channel_id: str, number: str, caller_number: str | None, caller_name: str | None
+    ) -> None:
+        """A call over ARI. Passing it on continues the dialplan at the next priority."""
+        assert self._ari is not None
+        registration = self._admit(number)
+        if registration is None:
+            with contextlib.suppress(ActionError):
+                await self._ari.request("channels", "continueInDialplan", channelId=channel_id)
+            return
+        control = ARIControl(self._ari, channel_id, config.ASTERISK_PSTN_ENDPOINT)
+        self._ari_calls[channel_id] = control
+        try:
+            await self._serve(registration, control, _known(caller_number), _known(caller_name))
+        finally:
+            del self._ari_calls[channel_id]
+
+    async def _serve(
+        self,
+        registration: _Registration,
+        control: CallControl,
+        remote_number: str,
+        remote_name: str,
+    ) -> None:
+        """Run the handler of one call, whatever its transport (see the module docstring)."""
         task = asyncio.current_task()
         assert task is not None
         self._active.add(task)
         self.calls_served += 1
         ui = registration.ui_class(
-            AGIControl(agi, config.ASTERISK_PSTN_ENDPOINT),
-            remote_number=_known(agi.env.get("agi_callerid")),
-            remote_name=_known(agi.env.get("agi_calleridname")),
-            local_number=number,
+            control,
+            remote_number=remote_number,
+            remote_name=remote_name,
+            local_number=registration.number,
         )
         handler = registration.call_handler or self.call_handler
         try:
@@ -277,7 +374,7 @@ class Server(AsyncResource):
         except HangupException:
             log.debug("Caller %s hung up", ui.remote_number)
         except Exception:
-            log.exception("The call handler for %s raised", number)
+            log.exception("The call handler for %s raised", registration.number)
             await _apologise(ui)
         finally:
             self._active.discard(task)
@@ -309,6 +406,10 @@ class Server(AsyncResource):
             await self.unregister_extension(number)
         if self._agi is not None:
             await self._agi.close(grace)
+        await self._tasks.wait(grace)
+        await self._tasks.cancel()
+        if self._ari is not None:
+            await self._ari.close()
         if self._ami is not None:
             await self._ami.close()
 

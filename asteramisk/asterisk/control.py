@@ -1,18 +1,23 @@
-"""The few call primitives the voice UI is written on, with an AGI implementation.
+"""The few call primitives the voice UI is written on, with AGI and ARI implementations.
 
-``VoiceUI`` is written once over :class:`CallControl`; each transport (AGI here; ARI to come)
+``VoiceUI`` is written once over :class:`CallControl`; each transport (FastAGI, ARI)
 implements these primitives. Escape digits let a key interrupt playback: the key is returned so
 that it counts for the next ``gather`` (barge-in).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from abc import ABC, abstractmethod
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from asteramisk.agi import AGI, core
+from asteramisk.asterisk.ari import ARIClient
+from asteramisk.exceptions import ActionError, HangupException
 
-__all__ = ["AGIControl", "CallControl"]
+__all__ = ["AGIControl", "ARIControl", "CallControl"]
 
 ALL_KEYS = "0123456789*#"
 T = TypeVar("T")
@@ -124,3 +129,171 @@ class AGIControl(CallControl):
 
     async def variable(self, name: str) -> str | None:
         return await self._run(core.GetFullVariable("${" + name + "}"))
+
+
+class ARIControl(CallControl):
+    """The primitives over ARI, for a channel in our Stasis application.
+
+    The server routes the channel's events here (:meth:`on_event`). Keys pressed while nothing
+    listens are kept (type-ahead) and count for the next ``play`` or ``wait_digit``. Once the
+    caller has hung up, every primitive raises :class:`~asteramisk.exceptions.HangupException`.
+    """
+
+    def __init__(self, ari: ARIClient, channel_id: str, pstn_endpoint: str = "pstn") -> None:
+        self.ari = ari
+        self.channel_id = channel_id
+        self.pstn_endpoint = pstn_endpoint
+        self.keys: asyncio.Queue[str] = asyncio.Queue()
+        self.gone = asyncio.Event()
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    # -- events, routed by the server ----------------------------------------------------
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "ChannelDtmfReceived":
+            self.keys.put_nowait(str(event.get("digit", "")))
+        elif kind in ("PlaybackFinished", "PlaybackFailed"):
+            self._resolve(str(event.get("playback", {}).get("id", "")), event)
+        elif kind in ("RecordingFinished", "RecordingFailed"):
+            self._resolve(str(event.get("recording", {}).get("name", "")), event)
+        elif kind in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
+            self.gone.set()
+
+    def _resolve(self, key: str, event: dict[str, Any]) -> None:
+        future = self._waiting.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(event)
+
+    async def _request(self, resource: str, operation: str, **params: Any) -> Any:
+        if self.gone.is_set():
+            raise HangupException("the caller hung up")
+        try:
+            return await self.ari.request(resource, operation, **params)
+        except ActionError:
+            if self.gone.is_set() or not await self._alive():
+                raise HangupException("the caller hung up") from None
+            raise
+
+    async def _alive(self) -> bool:
+        try:
+            await self.ari.request("channels", "get", channelId=self.channel_id)
+        except ActionError:
+            return False
+        return True
+
+    async def _until(self, future: asyncio.Future[Any], timeout: float | None = None) -> Any:
+        """Wait for ``future``, or raise HangupException when the caller goes first."""
+        gone = asyncio.ensure_future(self.gone.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {future, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            gone.cancel()
+        if future in done:
+            return future.result()
+        if gone in done:
+            future.cancel()
+            raise HangupException("the caller hung up")
+        future.cancel()
+        raise TimeoutError
+
+    # -- the primitives ------------------------------------------------------------------
+
+    async def answer(self) -> None:
+        await self._request("channels", "answer", channelId=self.channel_id)
+
+    async def hangup(self) -> None:
+        if not self.gone.is_set():
+            await self._request("channels", "hangup", channelId=self.channel_id)
+            self.gone.set()
+
+    async def _media(self, media: str, escape_digits: str) -> str | None:
+        while escape_digits and not self.keys.empty():
+            key = self.keys.get_nowait()  # pressed before: type-ahead ends this at once
+            if key in escape_digits:
+                return key
+        playback_id = uuid.uuid4().hex
+        finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[playback_id] = finished
+        await self._request(
+            "channels", "play", channelId=self.channel_id, media=media, playbackId=playback_id
+        )
+        while True:
+            key_task: asyncio.Future[Any] = asyncio.ensure_future(self.keys.get())
+            gone_task: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())
+            waiters: set[asyncio.Future[Any]] = {finished, key_task, gone_task}
+            try:
+                done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                key_task.cancel()
+                gone_task.cancel()
+            if finished in done:
+                return None
+            if self.gone.is_set():
+                self._waiting.pop(playback_id, None)
+                raise HangupException("the caller hung up")
+            key = str(key_task.result())
+            if key in escape_digits:
+                self._waiting.pop(playback_id, None)
+                with contextlib.suppress(ActionError, HangupException):
+                    await self.ari.request("playbacks", "stop", playbackId=playback_id)
+                return key
+
+    async def play(self, sound: str, escape_digits: str = ALL_KEYS) -> str | None:
+        return await self._media(f"sound:{sound}", escape_digits)
+
+    async def wait_digit(self, timeout: float) -> str | None:
+        if self.gone.is_set():
+            raise HangupException("the caller hung up")
+        try:
+            key: str = await self._until(asyncio.ensure_future(self.keys.get()), timeout)
+        except TimeoutError:
+            return None
+        return key
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self._request("channels", "sendDTMF", channelId=self.channel_id, dtmf=digits)
+
+    async def say_digits(self, digits: str, escape_digits: str = ALL_KEYS) -> str | None:
+        return await self._media(f"digits:{digits}", escape_digits)
+
+    async def say_number(self, number: int, escape_digits: str = ALL_KEYS) -> str | None:
+        return await self._media(f"number:{number}", escape_digits)
+
+    async def record(
+        self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
+    ) -> str:
+        name = path.rsplit("/", 1)[-1]
+        finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[name] = finished
+        await self._request(
+            "channels",
+            "record",
+            channelId=self.channel_id,
+            name=name,
+            format="wav",
+            maxDurationSeconds=int(max_seconds),
+            maxSilenceSeconds=silence or 0,
+            beep=beep,
+            terminateOn=finish_on_key or "none",
+            ifExists="overwrite",
+        )
+        await self._until(finished)
+        return ""
+
+    async def transfer(self, destination: str) -> None:
+        raise NotImplementedError(
+            "transfer() over ARI is not in this version; use the AGI transport"
+        )
+
+    async def variable(self, name: str) -> str | None:
+        try:
+            result = await self._request(
+                "channels", "getChannelVar", channelId=self.channel_id, variable=name
+            )
+        except ActionError:
+            return None
+        value = result.get("value") if isinstance(result, dict) else None
+        return None if value is None else str(value)

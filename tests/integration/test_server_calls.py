@@ -63,6 +63,19 @@ async def hear_until(call: PhoneCall, pattern: str, timeout: float = 20.0) -> st
     return heard
 
 
+@pytest.fixture(params=["ari", "agi"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every test of calls runs on both transports: the handler cannot tell them apart."""
+    return str(request.param)
+
+
+def entry(server: Server, number: str, transport: str) -> str:
+    """How ``server``'s registration of ``number`` reads in ``dialplan show``."""
+    if transport == "ari":
+        return f"Stasis({server.ari_app},{number})"
+    return f"AGI(agi://127.0.0.1:{server.port}/call,{number})"
+
+
 @pytest.fixture
 async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
     async with VirtualPhone("5550100", vocabulary=VOCABULARY) as p:
@@ -78,9 +91,11 @@ async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
         await server.close()
 
 
-async def test_readme_call_handler_runs_as_written(server: Server, phone: VirtualPhone) -> None:
+async def test_readme_call_handler_runs_as_written(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
     callbacks_run.clear()
-    await server.register_extension("1234567890", call_handler=my_call_handler)
+    await server.register_extension("1234567890", call_handler=my_call_handler, transport=transport)
     call = await phone.call("1234567890")
     heard = await hear_until(call, "between one and ten")
     assert "hello world" in heard
@@ -96,21 +111,23 @@ async def test_readme_call_handler_runs_as_written(server: Server, phone: Virtua
     assert server.calls_served == 1
 
 
-async def test_caller_number_reaches_the_handler(server: Server, phone: VirtualPhone) -> None:
+async def test_caller_number_reaches_the_handler(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
     seen: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
 
     async def handler(ui: VoiceUI) -> None:
         await ui.answer()
         seen.set_result((ui.remote_number, ui.local_number))
 
-    await server.register_extension("2000", call_handler=handler)
+    await server.register_extension("2000", call_handler=handler, transport=transport)
     call = await phone.call("2000")
     assert await asyncio.wait_for(seen, 10) == ("5550100", "2000")
     await call.wait_hangup(10)  # the handler returned: the call is hung up
 
 
 async def test_caller_hangs_up_during_say_and_server_keeps_serving(
-    server: Server, phone: VirtualPhone
+    server: Server, phone: VirtualPhone, transport: str
 ) -> None:
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -124,7 +141,7 @@ async def test_caller_hangs_up_during_say_and_server_keeps_serving(
             outcome.set_result("hangup")
             raise
 
-    await server.register_extension("2001", call_handler=talker)
+    await server.register_extension("2001", call_handler=talker, transport=transport)
     call = await phone.call("2001")
     await call.wait_for_speech()
     await asyncio.sleep(0.5)  # well inside the sentence
@@ -145,13 +162,13 @@ async def test_caller_hangs_up_during_say_and_server_keeps_serving(
 
 
 async def test_handler_that_raises_apologises_and_hangs_up(
-    server: Server, phone: VirtualPhone, caplog: pytest.LogCaptureFixture
+    server: Server, phone: VirtualPhone, caplog: pytest.LogCaptureFixture, transport: str
 ) -> None:
     async def broken(ui: VoiceUI) -> None:
         await ui.answer()
         raise RuntimeError("a bug in the app")
 
-    await server.register_extension("2002", call_handler=broken)
+    await server.register_extension("2002", call_handler=broken, transport=transport)
     call = await phone.call("2002")
     heard = await hear_until(call, "goodbye")
     assert "we are sorry something went wrong goodbye" in heard
@@ -160,7 +177,10 @@ async def test_handler_that_raises_apologises_and_hangs_up(
 
 
 async def test_full_server_passes_the_call_to_the_next_instance(
-    asterisk: SandboxSettings, phone: VirtualPhone, caplog: pytest.LogCaptureFixture
+    asterisk: SandboxSettings,
+    phone: VirtualPhone,
+    caplog: pytest.LogCaptureFixture,
+    transport: str,
 ) -> None:
     caplog.set_level(logging.INFO)
     release = asyncio.Event()
@@ -178,8 +198,12 @@ async def test_full_server_passes_the_call_to_the_next_instance(
     first = await Server.create(port=0)
     second = await Server.create(port=0)
     try:
-        await first.register_extension("2003", call_handler=handler_for("first"))
-        await second.register_extension("2003", call_handler=handler_for("second"))
+        await first.register_extension(
+            "2003", call_handler=handler_for("first"), transport=transport
+        )
+        await second.register_extension(
+            "2003", call_handler=handler_for("second"), transport=transport
+        )
         assert second.extensions["2003"] == first.extensions["2003"] + 1  # type: ignore[operator]
         await phone.call("2003")
         await phone.call("2003")  # the first server is full: the second one answers
@@ -193,13 +217,15 @@ async def test_full_server_passes_the_call_to_the_next_instance(
 
 
 async def test_a_crashed_instance_does_not_swallow_calls(
-    asterisk: SandboxSettings, phone: VirtualPhone
+    asterisk: SandboxSettings, phone: VirtualPhone, transport: str
 ) -> None:
     crashed = await Server.create(port=0)
-    await crashed.register_extension("2004", call_handler=my_call_handler)
-    # A crash: the process is gone without unregistering (its AGI port closes).
-    assert crashed._agi is not None and crashed._ami is not None
+    await crashed.register_extension("2004", call_handler=my_call_handler, transport=transport)
+    # A crash: the process is gone without unregistering (its Stasis application and its
+    # AGI port disappear with it).
+    assert crashed._agi is not None and crashed._ami is not None and crashed._ari is not None
     await crashed._agi.close()
+    await crashed._ari.close()
     await crashed._ami.close()
     survivor = await Server.create(port=0)
     served = asyncio.Event()
@@ -209,7 +235,7 @@ async def test_a_crashed_instance_does_not_swallow_calls(
         served.set()
 
     try:
-        await survivor.register_extension("2004", call_handler=handler)
+        await survivor.register_extension("2004", call_handler=handler, transport=transport)
         await phone.call("2004")
         await asyncio.wait_for(served.wait(), 10)
     finally:
@@ -225,33 +251,37 @@ async def test_a_crashed_instance_does_not_swallow_calls(
             )
 
 
-async def test_close_removes_exactly_its_entries(asterisk: SandboxSettings) -> None:
+async def test_close_removes_exactly_its_entries(asterisk: SandboxSettings, transport: str) -> None:
     async with AMIClient() as ami:
         context = config.ASTERISK_INCOMING_CALL_CONTEXT
         a = await Server.create(port=0)
         b = await Server.create(port=0)
-        await a.register_extension("2005", call_handler=my_call_handler)
-        await b.register_extension("2005", call_handler=my_call_handler)
+        await a.register_extension("2005", call_handler=my_call_handler, transport=transport)
+        await b.register_extension("2005", call_handler=my_call_handler, transport=transport)
         await a.close()
         shown = await ami.command(f"dialplan show 2005@{context}")
-        assert f":{b.port}/call,2005" in shown and f":{a.port}/call,2005" not in shown
+        assert entry(b, "2005", transport) in shown
+        assert entry(a, "2005", transport) not in shown
         await b.close()
         shown = await ami.command(f"dialplan show 2005@{context}")
-        assert "/call,2005" not in shown
+        assert "2005)" not in shown
 
 
 async def test_numbers_come_back_after_asterisk_restart(
-    server: Server, phone: VirtualPhone, restart_asterisk: Callable[[], None]
+    server: Server, phone: VirtualPhone, restart_asterisk: Callable[[], None], transport: str
 ) -> None:
-    await server.register_extension("2006", call_handler=my_call_handler)
+    await server.register_extension("2006", call_handler=my_call_handler, transport=transport)
     await asyncio.to_thread(restart_asterisk)
     async with AMIClient() as ami:
         for _ in range(100):
             shown = await ami.command(f"dialplan show 2006@{config.ASTERISK_INCOMING_CALL_CONTEXT}")
-            if "/call,2006" in shown:
+            if entry(server, "2006", transport) in shown:
                 break
             await asyncio.sleep(0.1)
-    assert "/call,2006" in shown
+    assert entry(server, "2006", transport) in shown
+    if transport == "ari":
+        assert server._ari is not None
+        await server._ari.wait_connected(10)  # the Stasis application is back too
     async with VirtualPhone(vocabulary=VOCABULARY) as fresh:  # the old one's dialplan is gone
         call = await fresh.call("2006")
         assert "hello world" in await hear_until(call, "hello world")
@@ -263,4 +293,4 @@ async def test_bad_numbers_and_transports_are_refused(server: Server) -> None:
         with pytest.raises(ValueError, match="phone number"):
             await server.register_extension(bad, call_handler=my_call_handler)
     with pytest.raises(ValueError, match="transport"):
-        await server.register_extension("2007", call_handler=my_call_handler, transport="ari")
+        await server.register_extension("2007", call_handler=my_call_handler, transport="sip")
