@@ -35,6 +35,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -116,7 +117,7 @@ def _example_configs() -> Path:
     candidates = [
         Path(os.environ.get("ASTERAMISK_EXAMPLE_CONFIGS", "")),
         Path(__file__).resolve().parents[2] / "example_configs",
-        Path(__file__).resolve().parent / "example_configs",
+        Path(sys.prefix) / "share" / "asteramisk" / "example_configs",  # installed wheel
     ]
     for candidate in candidates:
         if str(candidate) not in ("", ".") and (candidate / "pjsip.conf").is_file():
