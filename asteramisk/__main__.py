@@ -1,4 +1,4 @@
-"""The ``asteramisk`` command line: ``demo`` and ``sandbox up|down|status|env|cli``."""
+"""The ``asteramisk`` command line: ``demo``, ``doctor``, ``sandbox up|down|status|env|cli``."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("action", choices=["up", "down", "status", "env", "cli"])
     sandbox.add_argument("cli_args", nargs="*", help="with `cli`: the Asterisk CLI command")
     commands.add_parser("demo", help="a real call against the sandbox, with its transcript")
+    commands.add_parser("doctor", help="check your Asterisk setup and say how to fix it")
     args = parser.parse_args(argv)
     try:
         if args.command == "sandbox":
@@ -59,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from asteramisk.demo import run_demo
 
             return run_demo()
+        if args.command == "doctor":
+            from asteramisk.doctor import run_doctor
+
+            return run_doctor()
     except AsteramiskException as exc:
         print(f"asteramisk: {exc}", file=sys.stderr)
         return 1

@@ -310,8 +310,14 @@ class AMIClient(AsyncResource):
         return response
 
     async def command(self, command: str, *, timeout: float | None = None) -> str:
-        """Run an Asterisk CLI command over AMI and return its output."""
-        response = await self.action({"Action": "Command", "Command": command}, timeout=timeout)
+        """Run an Asterisk CLI command over AMI and return its output.
+
+        A command that fails in the CLI ("There is no existence of 'x' context") still
+        returns its output: reading it is the caller's business.
+        """
+        response = await self.action(
+            {"Action": "Command", "Command": command}, timeout=timeout, check=False
+        )
         output = response.get("Output", response.content or "")
         return "\n".join(output) if isinstance(output, list) else str(output)
 

@@ -54,8 +54,8 @@ class CallControl(ABC):
     async def record(
         self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
     ) -> str:
-        """Record to ``path`` (Asterisk's view, without extension) as WAV; the key that
-        ended it, or ''."""
+        """Record to ``path`` (Asterisk's view, without extension) as WAV; return the
+        recording's path as Asterisk sees it (with ``.wav``)."""
 
     @abstractmethod
     async def transfer(self, destination: str) -> None:
@@ -114,12 +114,12 @@ class AGIControl(CallControl):
         self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
     ) -> str:
         await self._run(core.SetAutohangup(0))
-        key, _offset, _timed_out = await self._run(
+        await self._run(
             core.RecordFile(
                 path, core.FORMAT_WAV, finish_on_key, int(max_seconds * 1000), 0, beep, silence
             )
         )
-        return key
+        return f"{path}.wav"
 
     async def transfer(self, destination: str) -> None:
         target = (
@@ -276,12 +276,15 @@ class ARIControl(CallControl):
             format="wav",
             maxDurationSeconds=int(max_seconds),
             maxSilenceSeconds=silence or 0,
-            beep=beep,
+            beep="true" if beep else "false",
             terminateOn=finish_on_key or "none",
             ifExists="overwrite",
         )
-        await self._until(finished)
-        return ""
+        event = await self._until(finished)
+        if event.get("type") == "RecordingFailed":
+            raise ActionError(f"ARI recording {name} failed: {event.get('recording', {})}")
+        # ARI keeps recordings in Asterisk's recording spool, under their name.
+        return f"/var/spool/asterisk/recording/{name}.wav"
 
     async def transfer(self, destination: str) -> None:
         raise NotImplementedError(

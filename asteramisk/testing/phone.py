@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import audioop
-import concurrent.futures
 import contextlib
 import logging
-import multiprocessing
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -33,11 +31,13 @@ from asteramisk.exceptions import CallFailedException, HangupException
 from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
+    KIND_DTMF,
     KIND_HANGUP,
     KIND_UUID,
     AudioSocketParser,
     encode_frame,
 )
+from asteramisk.media.stt.worker import SpeechWorker
 
 __all__ = ["PhoneCall", "VirtualPhone"]
 
@@ -45,20 +45,6 @@ log = logging.getLogger(__name__)
 
 _FRAME = 320  # 20 ms of 8 kHz 16-bit audio
 _SPEECH_RMS = 200
-
-
-_engine: Any = None
-
-
-def _transcribe(pcm: bytes, phrases: list[str] | None) -> str:
-    """In the speech worker process: one pocketsphinx engine, kept between calls."""
-    global _engine
-    if _engine is None:
-        from asteramisk.media.stt import PocketsphinxEngine
-
-        _engine = PocketsphinxEngine()
-    text: str = _engine.transcribe(pcm, 8000, phrases=phrases)
-    return text
 
 
 async def _send_silence(writer: asyncio.StreamWriter) -> None:
@@ -84,6 +70,8 @@ class PhoneCall:
         self.channel = ""
         self.ended = asyncio.Event()
         self.heard: list[str] = []
+        self.keys_received = ""
+        """DTMF keys the app sent to the phone."""
         self._audio = bytearray()
         self._read = 0
         self._last_speech = 0.0
@@ -182,7 +170,7 @@ class VirtualPhone(AsyncResource):
         self._answered: dict[str, asyncio.Future[str]] = {}
         self._listener: asyncio.Server | None = None
         self._streams: set[asyncio.Task[Any]] = set()
-        self._stt: Any = None
+        self._stt = SpeechWorker()
 
     def __repr__(self) -> str:
         return f"<VirtualPhone {self.number} calls={len(self._calls)}>"
@@ -193,12 +181,7 @@ class VirtualPhone(AsyncResource):
         A process, not a thread: pocketsphinx holds the GIL while it decodes, which would
         stall this event loop (and the 20 ms audio pacing of every call) for seconds.
         """
-        if self._stt is None:
-            context = multiprocessing.get_context("spawn")
-            self._stt = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
-        loop = asyncio.get_running_loop()
-        text: str = await loop.run_in_executor(self._stt, _transcribe, pcm, phrases)
-        return text
+        return await self._stt.transcribe(pcm, phrases)
 
     async def _open(self) -> None:
         await self.start()
@@ -231,14 +214,20 @@ class VirtualPhone(AsyncResource):
     def _on_user_event(self, event: Message) -> None:
         if event.get("UserEvent") != "AsteramiskPhone":
             return
-        future = self._answered.get(str(event.get("PhoneId", "")))
+        phone_id = str(event.get("PhoneId", ""))
+        call = self._calls.get(phone_id)
+        if call is not None:
+            # Set here, not when call() resumes: the Hangup event of a call the app ends at
+            # once may come before that, and it must find the channel.
+            call.channel = str(event.get("Channel", ""))
+        future = self._answered.get(phone_id)
         if future is not None and not future.done():
             future.set_result(str(event.get("Channel", "")))
 
     def _on_hangup(self, event: Message) -> None:
         channel = event.get("Channel", "")
         for call in self._calls.values():
-            if call.channel == channel:
+            if call.channel and call.channel == channel:
                 call.ended.set()
 
     async def _on_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -257,6 +246,8 @@ class VirtualPhone(AsyncResource):
                         pacer = asyncio.create_task(_send_silence(writer))
                     elif frame.kind == KIND_AUDIO and call is not None:
                         call._on_audio(frame.payload, loop.time())
+                    elif frame.kind == KIND_DTMF and call is not None:
+                        call.keys_received += frame.payload.decode("ascii", "replace")
                     elif frame.kind == KIND_HANGUP:
                         return
         except (ConnectionError, asyncio.CancelledError):
@@ -326,6 +317,4 @@ class VirtualPhone(AsyncResource):
                 check=False,
             )
         await self.ami.close()
-        if self._stt is not None:
-            self._stt.shutdown(wait=True, cancel_futures=True)
-            self._stt = None
+        await self._stt.close()

@@ -379,6 +379,7 @@ class Sandbox:
         self._check_ports(settings)
         self._write_config(settings)
         (self.root / "var/run/asterisk").mkdir(parents=True, exist_ok=True)
+        (self.root / "var/spool/asterisk/recording").mkdir(parents=True, exist_ok=True)
         proc = self.root / "proc"
         if not os.path.ismount(proc):
             subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)

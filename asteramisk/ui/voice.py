@@ -176,13 +176,13 @@ class VoiceUI(UI):
         """Record the caller to ``path`` (as Asterisk sees it, without extension) as WAV.
 
         Ends at ``finish_on_key``, after ``silence`` seconds of silence or ``max_seconds``.
-        Returns the path of the recording, with its ``.wav`` extension.
+        Returns the recording's path as Asterisk sees it, with its ``.wav`` extension (over
+        ARI, Asterisk keeps it in its recording spool under the last part of ``path``).
         """
         self._check_open()
-        await self.control.record(
+        return await self.control.record(
             path, max_seconds=max_seconds, silence=silence, beep=beep, finish_on_key=finish_on_key
         )
-        return f"{path}.wav"
 
     async def transfer(self, destination: str) -> None:
         """Connect the caller to ``destination``: a number or a channel (``PJSIP/100``)."""

@@ -1,0 +1,240 @@
+"""``python -m asteramisk doctor``: check a real setup, and say how to fix what is wrong.
+
+Checks, in order (a failure stops the checks that depend on it): the configuration, the AMI
+login, ARI and the http server, the incoming contexts, and Asterisk reaching our FastAGI server
+(a test call through a ``Local/`` channel). Each failure is printed with the file and the line
+to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asteramisk.agi import AGI, FastAGIServer, core
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.asterisk.ari import ARIClient
+from asteramisk.config import config
+from asteramisk.exceptions import (
+    AsteramiskException,
+    AuthenticationError,
+    ConfigurationError,
+)
+
+__all__ = ["Check", "run_doctor"]
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+def run_doctor(out: Callable[[str], None] = print) -> int:
+    """Run every check, print them, return the exit status (0: all passed)."""
+    checks = asyncio.run(_checks())
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        out(f"[{mark}] {check.name}" + (f": {check.detail}" if check.detail else ""))
+        if not check.ok and check.fix:
+            for line in check.fix.splitlines():
+                out(f"       fix: {line}")
+    failed = [check for check in checks if not check.ok]
+    out(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+async def _checks() -> list[Check]:
+    checks: list[Check] = []
+    try:
+        config.validate(
+            "ASTERISK_HOST",
+            "ASTERISK_AMI_PORT",
+            "ASTERISK_AMI_USER",
+            "ASTERISK_AMI_PASS",
+            "ASTERISK_ARI_PORT",
+            "ASTERISK_INCOMING_CALL_CONTEXT",
+            "ASTERISK_INCOMING_TEXT_CONTEXT",
+            "AGI_SERVER_HOST",
+            "AGI_SERVER_PORT",
+        )
+        config.validate()
+    except ConfigurationError as exc:
+        checks.append(Check("configuration", False, str(exc)))
+        return checks
+    checks.append(Check("configuration", True, f"Asterisk at {config.ASTERISK_HOST}"))
+
+    ami = AMIClient()
+    try:
+        await ami.connect()
+    except AuthenticationError as exc:
+        checks.append(
+            Check(
+                "AMI login",
+                False,
+                str(exc),
+                fix=(
+                    f"/etc/asterisk/manager.d/{config.ASTERISK_AMI_USER}.conf: a section "
+                    f"[{config.ASTERISK_AMI_USER}] with `secret = <ASTERISK_AMI_PASS>`, "
+                    "read = all, write = all, and `permit` for this host; then "
+                    "`manager reload`."
+                ),
+            )
+        )
+        return checks
+    except AsteramiskException as exc:
+        checks.append(
+            Check(
+                "AMI login",
+                False,
+                str(exc),
+                fix=(
+                    "/etc/asterisk/manager.conf, [general]: `enabled = yes`, "
+                    f"`port = {config.ASTERISK_AMI_PORT}`, and a `bindaddr` this host can reach."
+                ),
+            )
+        )
+        return checks
+    try:
+        version = await ami.command("core show version")
+        checks.append(Check("AMI login", True, version.strip().split(" built")[0]))
+        checks.append(await _ari_check())
+        for name in ("ASTERISK_INCOMING_CALL_CONTEXT", "ASTERISK_INCOMING_TEXT_CONTEXT"):
+            checks.append(await _context_check(ami, name))
+        checks.append(await _agi_check(ami))
+    finally:
+        await ami.close()
+    return checks
+
+
+async def _ari_check() -> Check:
+    if not (config.is_set("ASTERISK_ARI_USER") and config.is_set("ASTERISK_ARI_PASS")):
+        return Check(
+            "ARI",
+            False,
+            "ASTERISK_ARI_USER / ASTERISK_ARI_PASS are not set",
+            fix=(
+                "set config.ASTERISK_ARI_USER and config.ASTERISK_ARI_PASS (or export them); "
+                "calls can still be served with transport='agi'."
+            ),
+        )
+    ari = ARIClient()
+    try:
+        await ari.connect()
+        info = await ari.request("asterisk", "getInfo")
+        return Check(
+            "ARI and the http server",
+            True,
+            f"app {ari.app!r} subscribed, Asterisk {info['system']['version']}",
+        )
+    except AuthenticationError as exc:
+        return Check(
+            "ARI and the http server",
+            False,
+            str(exc),
+            fix=(
+                f"/etc/asterisk/ari.conf: a section [{config.ASTERISK_ARI_USER}] with "
+                "`type = user`, `read_only = no`, `password = <ASTERISK_ARI_PASS>`."
+            ),
+        )
+    except AsteramiskException as exc:
+        return Check(
+            "ARI and the http server",
+            False,
+            str(exc),
+            fix=(
+                "/etc/asterisk/http.conf, [general]: `enabled = yes`, `bindaddr`, "
+                f"`bindport = {config.ASTERISK_ARI_PORT}`; /etc/asterisk/ari.conf, [general]: "
+                "`enabled = yes`. Both are off by default."
+            ),
+        )
+    finally:
+        await ari.close()
+
+
+async def _context_check(ami: AMIClient, name: str) -> Check:
+    context = getattr(config, name)
+    output = await ami.command(f"dialplan show {context}")
+    if "There is no existence" in output or f"Context '{context}'" not in output:
+        return Check(
+            f"context {context} ({name})",
+            False,
+            "not in the dialplan",
+            fix=(
+                f"/etc/asterisk/extensions.conf: add a [{context}] context (see "
+                "example_configs/extensions.conf), and set `context =` / `message_context =` of "
+                "your PSTN endpoint in pjsip.conf to it; then `dialplan reload`."
+            ),
+        )
+    return Check(f"context {context} ({name})", True)
+
+
+async def _agi_check(ami: AMIClient) -> Check:
+    name = (
+        f"Asterisk reaches our FastAGI server ({config.AGI_SERVER_HOST}:{config.AGI_SERVER_PORT})"
+    )
+    reached: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def handler(agi: AGI) -> None:
+        value = await agi.execute(core.GetVariable("CHANNEL"))
+        if not reached.done():
+            reached.set_result(value or "")
+
+    server = FastAGIServer(config.AGI_SERVER_HOST, config.AGI_SERVER_PORT)
+    server.add_route("doctor", handler)
+    try:
+        await server.start()
+    except OSError as exc:
+        return Check(
+            name,
+            False,
+            f"cannot listen: {exc.strerror}",
+            fix=(
+                "another program (or your app) uses AGI_SERVER_PORT: stop it for the check, or "
+                "set AGI_SERVER_PORT to a free port."
+            ),
+        )
+    context = f"asteramisk-doctor-{uuid.uuid4().hex[:6]}"
+    try:
+        await ami.action(
+            {
+                "Action": "DialplanExtensionAdd",
+                "Context": context,
+                "Extension": "s",
+                "Priority": "1",
+                "Application": "AGI",
+                "ApplicationData": f"agi://{config.AGI_SERVER_HOST}:{server.port}/doctor",
+                "Replace": "yes",
+            }
+        )
+        await ami.action(
+            {
+                "Action": "Originate",
+                "Channel": f"Local/s@{context}/n",
+                "Application": "Wait",
+                "Data": "5",
+                "Async": "true",
+            },
+            as_list=False,
+        )
+        channel = await asyncio.wait_for(reached, 10)
+        return Check(name, True, f"test call {channel}")
+    except TimeoutError:
+        return Check(
+            name,
+            False,
+            "no AGI connection came within 10 s",
+            fix=(
+                "AGI_SERVER_HOST must be an address of this machine that Asterisk can connect to "
+                "(127.0.0.1 when Asterisk runs here); open AGI_SERVER_PORT in the firewall."
+            ),
+        )
+    finally:
+        await server.close(grace=1)
+        await ami.action(
+            {"Action": "Command", "Command": f"dialplan remove context {context}"}, check=False
+        )

@@ -1,0 +1,170 @@
+"""The VoiceUI verbs on both transports, heard and pressed by a VirtualPhone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from asteramisk.media.tts import get_engine
+from asteramisk.media.tts.cache import to_wav_8k
+from asteramisk.server import Server
+from asteramisk.testing import SandboxSettings
+from asteramisk.testing.phone import VirtualPhone
+from asteramisk.ui import VoiceUI
+
+from .test_server_calls import VOCABULARY, hear_until
+
+DIGITS = "zero one two three four five six seven eight nine ten".split()
+WORDS = [*VOCABULARY, "forty", "twenty", "speak", "after", "the", "beep", "thank", "calling"]
+
+
+@pytest.fixture(params=["ari", "agi"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
+    async with VirtualPhone("5550123", vocabulary=WORDS) as p:
+        yield p
+
+
+@pytest.fixture
+async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
+    async with Server(port=0) as server:
+        yield server
+
+
+@pytest.fixture
+async def clear_phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
+    """A phone that knows whole phrases (recognition is surer of them than of lone words)."""
+    phrases = ["hello world", "thank you for calling", "forty two", "twenty", *DIGITS]
+    async with VirtualPhone("5550124", vocabulary=phrases) as p:
+        yield p
+
+
+async def serve_once(
+    server: Server, phone: VirtualPhone, transport: str, number: str, handler: Any
+) -> Any:
+    result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    async def wrapped(ui: VoiceUI) -> None:
+        try:
+            result.set_result(await handler(ui))
+        except BaseException as exc:
+            result.set_exception(exc)
+            raise
+
+    await server.register_extension(number, call_handler=wrapped, transport=transport)
+    return result
+
+
+async def test_keys_during_a_prompt_count_for_gather_and_finish_key_ends_it(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
+    async def handler(ui: VoiceUI) -> str:
+        await ui.answer()
+        await ui.say(
+            "Please pick a number between 1 and 10. Please pick a number between 1 and 10."
+        )
+        return await ui.gather(num_digits=4, timeout=5, finish_on_key="#")
+
+    result = await serve_once(server, phone, transport, "2101", handler)
+    call = await phone.call("2101")
+    await call.wait_for_speech()
+    await call.press("4")  # while the app is still talking: barge-in
+    await call.press("2#")
+    assert await asyncio.wait_for(result, 20) == "42"
+
+
+async def test_native_say_and_play(
+    server: Server, clear_phone: VirtualPhone, transport: str, tmp_path: Path
+) -> None:
+    wav = tmp_path / "thanks.wav"
+    to_wav_8k(get_engine().synthesize("Thank you for calling."), wav)
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.say_digits(42)
+        await ui.say_number(42)
+        await ui.play("hello-world")  # an Asterisk sound
+        await ui.play(str(wav))  # a local file
+
+    await serve_once(server, clear_phone, transport, "2102", handler)
+    call = await clear_phone.call("2102")
+    heard = await hear_until(call, "thank you for calling", timeout=30)
+    # Asterisk's own recordings (another voice, GSM) are harder to recognise than piper's:
+    # "four" may come out as another digit, "forty two" and "hello world" do not.
+    assert "forty two" in heard and heard.count("two") >= 2
+    assert "hello world" in heard
+    assert "thank you for calling" in heard
+
+
+async def test_record_until_the_key(
+    server: Server, phone: VirtualPhone, transport: str, asterisk: SandboxSettings
+) -> None:
+    name = f"/tmp/asteramisk-test-record-{transport}"
+
+    async def handler(ui: VoiceUI) -> str:
+        await ui.answer()
+        await ui.say("Please speak after the beep.")
+        return await ui.record(name, max_seconds=10, silence=None, finish_on_key="#")
+
+    result = await serve_once(server, phone, transport, "2103", handler)
+    call = await phone.call("2103")
+    await hear_until(call, "beep")
+    await asyncio.sleep(1.5)
+    await call.press("#")
+    path = await asyncio.wait_for(result, 15)
+    assert path.endswith(".wav")
+    if asterisk.root:  # the sandbox: the recording is on this machine
+        size = await asyncio.to_thread(os.path.getsize, asterisk.root + path)
+        assert size > 8000  # more than half a second of 8 kHz audio
+
+
+async def test_send_dtmf_reaches_the_phone(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.send_dtmf("123")
+        await ui.say("Goodbye")
+
+    await serve_once(server, phone, transport, "2104", handler)
+    call = await phone.call("2104")
+    await hear_until(call, "goodbye")
+    assert call.keys_received == "123"
+
+
+class GreetingUI(VoiceUI):
+    """An app's own verb, available on every call of the server."""
+
+    async def greet(self) -> None:
+        await self.say("Thank you for calling.")
+
+
+class GreetingServer(Server):
+    ui_class = GreetingUI
+    served: ClassVar[list[str]] = []
+
+    async def call_handler(self, ui: VoiceUI) -> None:
+        assert isinstance(ui, GreetingUI)
+        self.served.append(ui.local_number)
+        await ui.answer()
+        await ui.greet()
+
+
+async def test_subclassed_server_and_ui(
+    asterisk: SandboxSettings, clear_phone: VirtualPhone, transport: str
+) -> None:
+    async with GreetingServer(port=0) as server:
+        await server.register_extension("2105", transport=transport)  # no handler given
+        call = await clear_phone.call("2105")
+        assert "thank you for calling" in await hear_until(call, "calling")
+        await call.wait_hangup(10)  # the handler returned: hung up
+        assert GreetingServer.served[-1] == "2105"
