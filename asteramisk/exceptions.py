@@ -11,6 +11,7 @@ The tree::
     ├── HangupException             the other party hung up (an outcome, not a crash)
     ├── CallFailedException         an outgoing call was not answered (carries the hangup cause)
     ├── SandboxError                the Asterisk sandbox could not be provisioned or started
+    ├── TTSError                    speech could not be synthesised
     └── agi.core.AGIException       the AGI errors (see :mod:`asteramisk.agi.core`)
 
 Transport errors (``OSError``, ``aiohttp`` and ``panoramisk`` errors) are translated at the
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigurationError",
     "HangupException",
     "SandboxError",
+    "TTSError",
 ]
 
 
@@ -88,3 +90,7 @@ class CallFailedException(AsteramiskException):
 
 class SandboxError(AsteramiskException):
     """The Asterisk sandbox could not be provisioned, started or stopped."""
+
+
+class TTSError(AsteramiskException):
+    """A speech engine could not synthesise the text (its service unreachable, ...)."""

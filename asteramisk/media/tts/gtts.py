@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from asteramisk.exceptions import AsteriskConnectionError
+from asteramisk.exceptions import TTSError
 from asteramisk.media.tts.base import Audio, TTSEngine
 
 __all__ = ["GTTSEngine"]
@@ -25,7 +25,7 @@ class GTTSEngine(TTSEngine):
         try:
             gTTS(text, lang=self.lang, tld=self.tld).write_to_fp(mp3)
         except gTTSError as exc:
-            raise AsteriskConnectionError(
+            raise TTSError(
                 f"gTTS could not synthesise speech: {exc}. gTTS needs the internet; "
                 "for offline speech use TTS_ENGINE=piper (pip install 'asteramisk[local]')."
             ) from None
