@@ -343,7 +343,9 @@ class Server(AsyncResource):
             with contextlib.suppress(ActionError):
                 await self._ari.request("channels", "continueInDialplan", channelId=channel_id)
             return
-        control = ARIControl(self._ari, channel_id, config.ASTERISK_PSTN_ENDPOINT)
+        control = ARIControl(
+            self._ari, channel_id, config.ASTERISK_PSTN_ENDPOINT, routes=self._ari_calls
+        )
         self._ari_calls[channel_id] = control
         try:
             await self._serve(registration, control, _known(caller_number), _known(caller_name))

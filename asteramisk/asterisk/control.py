@@ -139,10 +139,21 @@ class ARIControl(CallControl):
     caller has hung up, every primitive raises :class:`~asteramisk.exceptions.HangupException`.
     """
 
-    def __init__(self, ari: ARIClient, channel_id: str, pstn_endpoint: str = "pstn") -> None:
+    def __init__(
+        self,
+        ari: ARIClient,
+        channel_id: str,
+        pstn_endpoint: str = "pstn",
+        routes: dict[str, ARIControl] | None = None,
+    ) -> None:
         self.ari = ari
         self.channel_id = channel_id
         self.pstn_endpoint = pstn_endpoint
+        self.routes = routes if routes is not None else {}
+        """Where the server looks up the control of a channel's events; ``transfer`` adds the
+        new leg here, so that its events reach this control."""
+        self._leg_up: asyncio.Future[None] | None = None
+        self._leg_gone = asyncio.Event()
         self.keys: asyncio.Queue[str] = asyncio.Queue()
         self.gone = asyncio.Event()
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -151,6 +162,13 @@ class ARIControl(CallControl):
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
+        channel_id = str((event.get("channel") or {}).get("id", ""))
+        if channel_id and channel_id != self.channel_id:  # the leg of a transfer
+            if kind == "StasisStart" and self._leg_up is not None and not self._leg_up.done():
+                self._leg_up.set_result(None)
+            elif kind in ("StasisEnd", "ChannelDestroyed"):
+                self._leg_gone.set()
+            return
         if kind == "ChannelDtmfReceived":
             self.keys.put_nowait(str(event.get("digit", "")))
         elif kind in ("PlaybackFinished", "PlaybackFailed"):
@@ -287,9 +305,40 @@ class ARIControl(CallControl):
         return f"/var/spool/asterisk/recording/{name}.wav"
 
     async def transfer(self, destination: str) -> None:
-        raise NotImplementedError(
-            "transfer() over ARI is not in this version; use the AGI transport"
+        """Bridge the caller with a new call to ``destination`` until one side hangs up."""
+        target = (
+            destination if "/" in destination else (f"PJSIP/{destination}@{self.pstn_endpoint}")
         )
+        leg_id = f"transfer-{uuid.uuid4().hex}"
+        bridge = await self._request("bridges", "create", type="mixing")
+        bridge_id = bridge.id
+        self._leg_up = asyncio.get_running_loop().create_future()
+        self._leg_gone.clear()
+        self.routes[leg_id] = self
+        try:
+            await self._request(
+                "bridges", "addChannel", bridgeId=bridge_id, channel=self.channel_id
+            )
+            await self._request(
+                "channels",
+                "originate",
+                endpoint=target,
+                app=self.ari.app,
+                appArgs="asteramisk-transfer",
+                channelId=leg_id,
+                timeout=60,
+            )
+            await self._until(self._leg_up, 70)
+            await self._request("bridges", "addChannel", bridgeId=bridge_id, channel=leg_id)
+            await self._until(asyncio.ensure_future(self._leg_gone.wait()))
+        except TimeoutError:
+            raise ActionError(f"transfer to {destination}: not answered") from None
+        finally:
+            self.routes.pop(leg_id, None)
+            with contextlib.suppress(ActionError):
+                await self.ari.request("channels", "hangup", channelId=leg_id)
+            with contextlib.suppress(ActionError):
+                await self.ari.request("bridges", "destroy", bridgeId=bridge_id)
 
     async def variable(self, name: str) -> str | None:
         try:

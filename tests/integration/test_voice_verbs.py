@@ -168,3 +168,21 @@ async def test_subclassed_server_and_ui(
         assert "thank you for calling" in await hear_until(call, "calling")
         await call.wait_hangup(10)  # the handler returned: hung up
         assert GreetingServer.served[-1] == "2105"
+
+
+async def test_transfer_connects_the_caller_to_another_number(
+    server: Server, clear_phone: VirtualPhone, transport: str
+) -> None:
+    async def front_desk(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.transfer("2107")  # through the PSTN trunk, back into this server
+
+    async def sales(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.say("Thank you for calling.")
+
+    await server.register_extension("2106", call_handler=front_desk, transport=transport)
+    await server.register_extension("2107", call_handler=sales, transport=transport)
+    call = await clear_phone.call("2106")
+    assert "thank you for calling" in await hear_until(call, "calling")
+    await call.wait_hangup(15)  # sales hung up, the transfer ended, the front desk hung up
