@@ -151,6 +151,13 @@ VARIABLES: tuple[Variable, ...] = (
         "Where we write synthesised speech, on this machine: the directory Asterisk reads as "
         "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR (default: that same path).",
     ),
+    Variable(
+        "TTS_DELIVERY",
+        _str,
+        "file",
+        "How speech reaches Asterisk: 'file' (TTS_CACHE_DIR is the directory Asterisk reads) "
+        "or 'http' (a small server of ours on AGI_SERVER_HOST serves it; Asterisk fetches it).",
+    ),
     Variable("AGI_SERVER_HOST", _str, "127.0.0.1", "Address our FastAGI server binds to."),
     Variable("AGI_SERVER_PORT", _port, 4753, "Port our FastAGI server binds to."),
     Variable("MAX_CONCURRENT_CALLS", _positive_int, 100, "Calls one server handles at once."),

@@ -42,7 +42,9 @@ from asteramisk.asterisk.control import AGIControl, ARIControl, CallControl
 from asteramisk.config import config
 from asteramisk.exceptions import ActionError, ConfigurationError, HangupException
 from asteramisk.lifecycle import AsyncResource, TaskSet
-from asteramisk.ui import TextUI, VoiceUI
+from asteramisk.media.http import MediaServer
+from asteramisk.ui import TextUI, VoiceUI, voice
+from asteramisk.ui.voice import tts_cache
 
 __all__ = ["Server"]
 
@@ -81,6 +83,7 @@ class Server(AsyncResource):
         self._extensions: dict[str, _Registration] = {}
         self._active: set[asyncio.Task[Any]] = set()
         self._ari: ARIClient | None = None
+        self._media: MediaServer | None = None
         self._ari_calls: dict[str, ARIControl] = {}
         self._tasks = TaskSet(log, "ARI call")
         self.ari_app = f"{config.ASTERISK_ARI_APP}-{uuid.uuid4().hex[:8]}"
@@ -117,6 +120,11 @@ class Server(AsyncResource):
             "AGI_SERVER_PORT",
             "MAX_CONCURRENT_CALLS",
         )
+        if config.TTS_DELIVERY not in ("file", "http"):
+            raise ConfigurationError(
+                f"TTS_DELIVERY is {config.TTS_DELIVERY!r}: it must be 'file' or 'http' "
+                "(config.TTS_DELIVERY = 'http' or export TTS_DELIVERY=http)."
+            )
         if self.host in ("0.0.0.0", "::"):
             raise ConfigurationError(
                 "AGI_SERVER_HOST is a wildcard address, which Asterisk cannot dial back; bind "
@@ -145,6 +153,10 @@ class Server(AsyncResource):
                 "(or another instance of your app) has it: set AGI_SERVER_PORT to a free port."
             ) from None
         self.port = self._agi.port
+        if config.TTS_DELIVERY == "http":
+            self._media = MediaServer(tts_cache().directory, self.host, 0)
+            await self._media.start()
+            voice.media_base_url = self._media.base_url
         self._ami.add_connect_hook(self._reregister)
         log.info("Server ready: AGI on %s:%s", self.host, self.port)
 
@@ -410,6 +422,8 @@ class Server(AsyncResource):
             await self._agi.close(grace)
         await self._tasks.wait(grace)
         await self._tasks.cancel()
+        if self._media is not None:
+            await self._media.close()
         if self._ari is not None:
             await self._ari.close()
         if self._ami is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from asteramisk.asterisk.control import ALL_KEYS, CallControl
 from asteramisk.config import config
-from asteramisk.exceptions import HangupException
+from asteramisk.exceptions import ConfigurationError, HangupException
 from asteramisk.media.tts import TTSCache, get_engine
 from asteramisk.ui.base import UI
 
@@ -59,8 +59,7 @@ class VoiceUI(UI):
 
     async def _speech_file(self, text: str) -> str:
         """The Asterisk-side name of the synthesised ``text`` (made if not cached)."""
-        path = await tts_cache().get(text)
-        return f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}/{path.stem}"
+        return _asterisk_name(await tts_cache().get(text))
 
     async def _play_interruptible(self, sound: str) -> None:
         if self._pending_keys:
@@ -101,8 +100,7 @@ class VoiceUI(UI):
 
     async def _local_file(self, path: Path) -> str:
         """Copy a local file into the directory Asterisk reads, converted to 8 kHz WAV."""
-        target = await asyncio.to_thread(_convert_file, path, tts_cache().directory)
-        return f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}/{target.stem}"
+        return _asterisk_name(await asyncio.to_thread(_convert_file, path, tts_cache().directory))
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -188,6 +186,21 @@ class VoiceUI(UI):
         """Connect the caller to ``destination``: a number or a channel (``PJSIP/100``)."""
         self._check_open()
         await self.control.transfer(destination)
+
+
+media_base_url = ""
+"""Set by the Server when TTS_DELIVERY is 'http': where its media server serves the cache."""
+
+
+def _asterisk_name(path: Path) -> str:
+    """How Asterisk finds a file of the speech cache: by path, or by URL over http."""
+    if config.TTS_DELIVERY == "http":
+        if not media_base_url:
+            raise ConfigurationError(
+                "TTS_DELIVERY is 'http' but no media server runs: it starts with the Server."
+            )
+        return f"{media_base_url}/{path.name}"
+    return f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}/{path.stem}"
 
 
 def _convert_file(source: Path, directory: Path) -> Path:

@@ -186,3 +186,32 @@ async def test_transfer_connects_the_caller_to_another_number(
     call = await clear_phone.call("2106")
     assert "thank you for calling" in await hear_until(call, "calling")
     await call.wait_hangup(15)  # sales hung up, the transfer ended, the front desk hung up
+
+
+async def test_speech_over_http_when_asterisk_does_not_share_our_disk(
+    asterisk: SandboxSettings, clear_phone: VirtualPhone, transport: str, tmp_path: Path
+) -> None:
+    from asteramisk.config import config
+
+    config.TTS_DELIVERY = "http"
+    config.TTS_CACHE_DIR = str(tmp_path)  # a directory Asterisk (in its chroot) cannot see
+    try:
+        async with Server(port=0) as server:
+            from asteramisk.ui import voice
+
+            hello = await voice.tts_cache().get("Hello, world!")
+
+            async def handler(ui: VoiceUI) -> None:
+                await ui.answer()
+                await ui.say("Thank you for calling.")
+                await ui.play(f"{voice.media_base_url}/{hello.name}")  # play() of a URL
+
+            await server.register_extension("2108", call_handler=handler, transport=transport)
+            call = await clear_phone.call("2108")
+            heard = await hear_until(call, "hello world")
+            assert "thank you for calling" in heard and "hello world" in heard
+            await call.wait_hangup(10)
+    finally:
+        del config.TTS_DELIVERY
+        config.TTS_CACHE_DIR = asterisk.env()["TTS_CACHE_DIR"]
+    assert any(tmp_path.glob("tts-*.wav"))  # noqa: ASYNC240 (the unshared directory has it)

@@ -107,3 +107,20 @@ def test_audiosocket_frames_split_at_every_byte_boundary() -> None:
 def test_audiosocket_refuses_oversized_payload() -> None:
     with pytest.raises(ValueError):
         encode_frame(KIND_AUDIO, bytes(70000))
+
+
+async def test_media_server_serves_only_cache_files(tmp_path: Path) -> None:
+    import aiohttp
+
+    from asteramisk.media.http import MediaServer
+
+    cache = TTSCache(CountingEngine(), tmp_path / "cache")
+    path = await cache.get("hello")
+    (tmp_path / "secret.txt").write_text("not for Asterisk")
+    async with MediaServer(cache.directory) as server, aiohttp.ClientSession() as http:
+        async with http.get(f"{server.base_url}/{path.name}") as response:
+            assert response.status == 200 and (await response.read())[:4] == b"RIFF"
+        for bad in ("../secret.txt", "..%2Fsecret.txt", "tts-zz.wav", "secret.txt"):
+            async with http.get(f"{server.base_url}/{bad}") as response:
+                assert response.status == 404, bad
+    assert server.host == "127.0.0.1"
