@@ -168,6 +168,12 @@ VARIABLES: tuple[Variable, ...] = (
         "Text conversations one server handles at once.",
     ),
     Variable(
+        "TEXT_IDLE_TIMEOUT",
+        _positive_float,
+        600.0,
+        "Seconds a text conversation waits for a reply before it ends.",
+    ),
+    Variable(
         "ASTERISK_CONNECT_TIMEOUT",
         _positive_float,
         10.0,

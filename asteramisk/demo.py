@@ -1,8 +1,10 @@
-"""``python -m asteramisk demo``: the README's app on a real Asterisk, called by a VirtualPhone.
+"""``python -m asteramisk demo``: the README's app on a real Asterisk, called and texted by a
+VirtualPhone.
 
 Brings up the sandbox unless an Asterisk is configured (``ASTERISK_HOST`` and the AMI
-credentials), runs the README's call handler on a ``Server``, and has a ``VirtualPhone`` call
-it through the simulated PSTN, listen, and press keys, printing both sides as they happen.
+credentials), runs the README's call and text handlers on a ``Server``, and has a
+``VirtualPhone`` call it through the simulated PSTN, listen, press keys, and then text it,
+printing both sides as they happen.
 Exits 0 when every step happened.
 """
 
@@ -19,12 +21,23 @@ from asteramisk.exceptions import AsteramiskException
 from asteramisk.runner import run
 from asteramisk.server import Server
 from asteramisk.testing.phone import PhoneCall, VirtualPhone
-from asteramisk.ui import VoiceUI
+from asteramisk.ui import TextUI, VoiceUI
 
 __all__ = ["run_demo"]
 
 NUMBER = "1234567890"
-STEPS = ("answered", "greeted", "pressed 7", "read back", "menu", "option 1", "hung up")
+STEPS = (
+    "answered",
+    "greeted",
+    "pressed 7",
+    "read back",
+    "menu",
+    "option 1",
+    "hung up",
+    "text greeting",
+    "text name",
+    "text goodbye",
+)
 VOCABULARY = (
     "hello world please pick a number between and ten you pressed for option press "
     "zero one two three four five six seven eight nine we are sorry something went wrong "
@@ -85,6 +98,16 @@ async def _demo(out: Callable[[str], None]) -> list[str]:
         )
         await ui.hangup()
 
+    async def my_text_handler(ui: TextUI) -> None:
+        show("app", f"text conversation with {ui.remote_number}: {ui.first_message!r}")
+        await ui.answer()
+        await ui.say("Hello, world!")
+        name = await ui.prompt("What is your name?")
+        show("app", f"got the name {name!r}")
+        await ui.say(f"Hello, {name}")
+        await ui.say(f"Goodbye, {name}")
+        await ui.hangup()
+
     async def listen(call: PhoneCall, pattern: str) -> str:
         heard = ""
         deadline = time.monotonic() + 20
@@ -99,7 +122,9 @@ async def _demo(out: Callable[[str], None]) -> list[str]:
 
     server = await Server.create(host=config.AGI_SERVER_HOST, port=0)
     try:
-        await server.register_extension(NUMBER, call_handler=my_call_handler)
+        await server.register_extension(
+            NUMBER, call_handler=my_call_handler, text_handler=my_text_handler
+        )
         show("setup", f"Server serves {NUMBER} (AGI on {server.host}:{server.port})")
         async with VirtualPhone("5550100", vocabulary=VOCABULARY) as phone:
             show("phone", f"5550100 dials {NUMBER}")
@@ -120,6 +145,22 @@ async def _demo(out: Callable[[str], None]) -> list[str]:
             await call.wait_hangup(15)
             show("phone", "the app hung up")
             steps.append("hung up")
+
+            async def receive() -> str:
+                text = await phone.receive_text(timeout=15)
+                show("phone", f"receives the text {text!r}")
+                return text
+
+            show("phone", f"texts {NUMBER}: 'Hi'")
+            await phone.send_text(NUMBER, "Hi")
+            if await receive() == "Hello, world!" and await receive() == "What is your name?":
+                steps.append("text greeting")
+            show("phone", "texts back: 'Alice'")
+            await phone.send_text(NUMBER, "Alice")
+            if await receive() == "Hello, Alice":
+                steps.append("text name")
+            if await receive() == "Goodbye, Alice":
+                steps.append("text goodbye")
     finally:
         await server.close()
     return steps

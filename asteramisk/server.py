@@ -27,6 +27,7 @@ serving. When the handler returns, the call is hung up.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -35,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
-from asteramisk.agi import AGI, FastAGIServer
+from asteramisk.agi import AGI, FastAGIServer, core
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.control import AGIControl, ARIControl, CallControl
@@ -44,6 +45,7 @@ from asteramisk.exceptions import ActionError, ConfigurationError, HangupExcepti
 from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.http import MediaServer
 from asteramisk.ui import TextUI, VoiceUI, voice
+from asteramisk.ui.text import encode_body, parse_number
 from asteramisk.ui.voice import tts_cache
 
 __all__ = ["Server"]
@@ -67,6 +69,7 @@ class _Registration:
     ui_class: type[VoiceUI]
     transport: str
     priority: int | None = None
+    text_priority: int | None = None
 
 
 class Server(AsyncResource):
@@ -85,6 +88,7 @@ class Server(AsyncResource):
         self._ari: ARIClient | None = None
         self._media: MediaServer | None = None
         self._ari_calls: dict[str, ARIControl] = {}
+        self._conversations: dict[tuple[str, str], TextUI] = {}
         self._tasks = TaskSet(log, "ARI call")
         self.ari_app = f"{config.ASTERISK_ARI_APP}-{uuid.uuid4().hex[:8]}"
         """This server's own Stasis application: each instance has one, so that a number
@@ -142,6 +146,7 @@ class Server(AsyncResource):
             self._ari.on_event("*", self._on_ari_event)
         self._agi = FastAGIServer(self.host, self.port)
         self._agi.add_route("call", self._on_call)
+        self._agi.add_route("text", self._on_text)
         try:
             await self._agi.start()
         except OSError as exc:
@@ -196,44 +201,58 @@ class Server(AsyncResource):
                 "with transport='agi'."
             )
         text_handler = text_handler or message_handler
-        if text_handler is not None:
-            log.warning(
-                "register_extension(%s): text handlers are not served in this version; calls are.",
-                number,
-            )
         if number in self._extensions:
             await self.unregister_extension(number)
         registration = _Registration(
             number, call_handler, text_handler, ui_class or self.ui_class, transport
         )
         await self._add_to_dialplan(ami, registration)
+        if self._serves_texts(registration):
+            await self._add_to_dialplan(ami, registration, text=True)
         self._extensions[number] = registration
 
     async def unregister_extension(self, number: str) -> None:
         """Stop serving ``number``: remove exactly the dialplan entry this server added."""
         registration = self._extensions.pop(str(number), None)
-        if registration is None or registration.priority is None or self._ami is None:
+        if registration is None or self._ami is None:
             return
-        try:
-            await self._ami.action(
-                {
-                    "Action": "DialplanExtensionRemove",
-                    "Context": config.ASTERISK_INCOMING_CALL_CONTEXT,
-                    "Extension": registration.number,
-                    "Priority": str(registration.priority),
-                }
-            )
-        except ActionError as exc:
-            log.warning("Could not remove %s from the dialplan: %s", number, exc)
+        entries = [
+            (config.ASTERISK_INCOMING_CALL_CONTEXT, registration.priority),
+            (config.ASTERISK_INCOMING_TEXT_CONTEXT, registration.text_priority),
+        ]
+        for context, priority in entries:
+            if priority is None:
+                continue
+            try:
+                await self._ami.action(
+                    {
+                        "Action": "DialplanExtensionRemove",
+                        "Context": context,
+                        "Extension": registration.number,
+                        "Priority": str(priority),
+                    }
+                )
+            except ActionError as exc:
+                log.warning("Could not remove %s@%s: %s", number, context, exc)
 
     @property
     def extensions(self) -> dict[str, int | None]:
         """The numbers this server serves, with their dialplan priority."""
         return {number: r.priority for number, r in self._extensions.items()}
 
-    async def _add_to_dialplan(self, ami: AMIClient, registration: _Registration) -> None:
-        context = config.ASTERISK_INCOMING_CALL_CONTEXT
-        app, data = self._dialplan_app(registration)
+    def _serves_texts(self, registration: _Registration) -> bool:
+        overridden = type(self).text_handler is not Server.text_handler
+        return registration.text_handler is not None or overridden
+
+    async def _add_to_dialplan(
+        self, ami: AMIClient, registration: _Registration, *, text: bool = False
+    ) -> None:
+        if text:
+            context = config.ASTERISK_INCOMING_TEXT_CONTEXT
+            app, data = "AGI", f"agi://{self.host}:{self.port}/text,{registration.number}"
+        else:
+            context = config.ASTERISK_INCOMING_CALL_CONTEXT
+            app, data = self._dialplan_app(registration)
         for _attempt in range(5):
             priority = await self._next_priority(ami, context, registration.number)
             try:
@@ -249,7 +268,10 @@ class Server(AsyncResource):
                 )
             except ActionError:
                 continue  # another instance took that priority meanwhile: look again
-            registration.priority = priority
+            if text:
+                registration.text_priority = priority
+            else:
+                registration.priority = priority
             log.info("Serving %s@%s at priority %d", registration.number, context, priority)
             return
         raise ActionError(f"Could not add {registration.number} to the dialplan of {context}")
@@ -283,9 +305,14 @@ class Server(AsyncResource):
                 f"dialplan show {registration.number}@{config.ASTERISK_INCOMING_CALL_CONTEXT}"
             )
             app, data = self._dialplan_app(registration)
-            if f"{app}({data})" in output:
-                continue
-            await self._add_to_dialplan(ami, registration)
+            if f"{app}({data})" not in output:
+                await self._add_to_dialplan(ami, registration)
+            if self._serves_texts(registration):
+                output = await ami.command(
+                    f"dialplan show {registration.number}@{config.ASTERISK_INCOMING_TEXT_CONTEXT}"
+                )
+                if f"/text,{registration.number})" not in output:
+                    await self._add_to_dialplan(ami, registration, text=True)
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -398,6 +425,62 @@ class Server(AsyncResource):
                 except Exception:
                     log.debug("Hangup after the handler failed", exc_info=True)
 
+    # -- texts ---------------------------------------------------------------------------
+
+    async def _on_text(self, agi: AGI) -> None:
+        """One incoming text, on Asterisk's message channel: read it, hand it over, let go.
+
+        The message channel is never held for the conversation: the handler runs in its own
+        task. Returning without hanging up passes the text on to the next priority.
+        """
+        number = agi.args[0] if agi.args else agi.env.get("agi_extension", "")
+        sender = await agi.execute(core.GetFullVariable("${MESSAGE(from)}")) or ""
+        encoded = await agi.execute(core.GetFullVariable("${BASE64_ENCODE(${MESSAGE(body)})}"))
+        body = base64.b64decode(encoded or "").decode("utf-8", "replace")
+        their = parse_number(sender)
+        key = (number, their)
+        conversation = self._conversations.get(key)
+        if conversation is not None and not conversation.hung_up:
+            conversation.deliver(body)
+        else:
+            registration = self._extensions.get(number)
+            if registration is None or not self._serves_texts(registration):
+                return
+            if len(self._conversations) >= config.MAX_CONCURRENT_CONVERSATIONS:
+                log.info("At MAX_CONCURRENT_CONVERSATIONS: text to %s passed on", number)
+                return
+            ui = TextUI(self.send_text, remote_number=their, local_number=number)
+            ui.first_message = body
+            self._conversations[key] = ui
+            self._tasks.spawn(self._converse(registration, ui, key))
+        await agi.execute(core.Hangup())  # handled: the dialplan stops here
+
+    async def _converse(
+        self, registration: _Registration, ui: TextUI, key: tuple[str, str]
+    ) -> None:
+        handler = registration.text_handler or self.text_handler
+        try:
+            await handler(ui)
+        except HangupException:
+            log.debug("Conversation with %s ended", ui.remote_number)
+        except Exception:
+            log.exception("The text handler for %s raised", registration.number)
+            with contextlib.suppress(Exception):
+                await ui.say(APOLOGY)
+        finally:
+            ui.hung_up = True
+            if self._conversations.get(key) is ui:
+                del self._conversations[key]
+
+    async def send_text(self, to_number: str, from_number: str, body: str) -> None:
+        """Send one text through the PSTN trunk.
+
+        AMI ``MessageSend`` with ``Base64Body`` (nothing in a body can become a header), or,
+        for a body too long for an AMI line (Asterisk reads at most 1024 bytes a line), ARI's
+        ``endpoints/sendMessage``, where the body is a URL-encoded parameter.
+        """
+        await send_message(self._require_started(), self._ari, to_number, from_number, body)
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def _require_started(self) -> AMIClient:
@@ -432,6 +515,35 @@ class Server(AsyncResource):
     async def _open(self) -> None:
         if self._ami is None:
             await self.start()
+
+
+async def send_message(
+    ami: AMIClient,
+    ari: ARIClient | None,
+    to_number: str,
+    from_number: str,
+    body: str,
+    from_name: str | None = None,
+) -> None:
+    """One text to ``to_number`` through the PSTN endpoint (see :meth:`Server.send_text`)."""
+    host = config.ASTERISK_PSTN_GATEWAY_HOST
+    where = f"@{host}:{config.ASTERISK_PSTN_GATEWAY_PORT}" if host else ""
+    to = f"pjsip:{config.ASTERISK_PSTN_ENDPOINT}/sip:{to_number}{where}"
+    sender = f'"{from_name or config.SYSTEM_NAME}" <sip:{from_number}@{host or "localhost"}>'
+    encoded = encode_body(body)
+    if len(encoded) <= AMI_BODY_LIMIT:
+        await ami.action({"Action": "MessageSend", "To": to, "From": sender, "Base64Body": encoded})
+    elif ari is not None:
+        await ari.request("endpoints", "sendMessage", to=to, body=body, **{"from": sender})
+    else:
+        raise ValueError(
+            f"A text of {len(body)} characters does not fit an AMI line; long texts go over "
+            "ARI: set ASTERISK_ARI_USER and ASTERISK_ARI_PASS."
+        )
+
+
+AMI_BODY_LIMIT = 900
+"""The longest base64 body sent over AMI (its lines are at most 1024 bytes)."""
 
 
 def _known(value: str | None) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import audioop
+import base64
 import contextlib
 import logging
 import uuid
@@ -26,6 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from asteramisk.asterisk.ami import AMIClient, Message
+from asteramisk.asterisk.ari import ARIClient
 from asteramisk.config import config
 from asteramisk.exceptions import CallFailedException, HangupException
 from asteramisk.lifecycle import AsyncResource
@@ -38,6 +40,7 @@ from asteramisk.media.audiosocket import (
     encode_frame,
 )
 from asteramisk.media.stt.worker import SpeechWorker
+from asteramisk.ui.text import parse_number
 
 __all__ = ["PhoneCall", "VirtualPhone"]
 
@@ -171,6 +174,9 @@ class VirtualPhone(AsyncResource):
         self._listener: asyncio.Server | None = None
         self._streams: set[asyncio.Task[Any]] = set()
         self._stt = SpeechWorker()
+        self._texts: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._ari: ARIClient | None = None
+        self.last_text_from = ""
 
     def __repr__(self) -> str:
         return f"<VirtualPhone {self.number} calls={len(self._calls)}>"
@@ -199,19 +205,57 @@ class VirtualPhone(AsyncResource):
             ("AudioSocket", f"${{PHONE_ID}},127.0.0.1:{port}"),
         ]
         for priority, (app, data) in enumerate(steps, start=1):
-            await self.ami.action(
-                {
-                    "Action": "DialplanExtensionAdd",
-                    "Context": self.context,
-                    "Extension": "s",
-                    "Priority": str(priority),
-                    "Application": app,
-                    "ApplicationData": data,
-                    "Replace": "yes",
-                }
-            )
+            await self._add(self.context, "s", priority, app, data)
+        # Texts to the phone's number: handed to us as an AMI UserEvent, in base64.
+        inbox = [
+            (
+                "UserEvent",
+                f"AsteramiskPhoneText,Phone: {self.number},"
+                "From: ${BASE64_ENCODE(${MESSAGE(from)})},"
+                "Body: ${BASE64_ENCODE(${MESSAGE(body)})}",
+            ),
+            ("Hangup", ""),
+        ]
+        for priority, (app, data) in enumerate(inbox, start=1):
+            await self._add(config.ASTERISK_INCOMING_TEXT_CONTEXT, self.number, priority, app, data)
+
+    async def _add(self, context: str, exten: str, priority: int, app: str, data: str) -> None:
+        await self.ami.action(
+            {
+                "Action": "DialplanExtensionAdd",
+                "Context": context,
+                "Extension": exten,
+                "Priority": str(priority),
+                "Application": app,
+                "ApplicationData": data,
+                "Replace": "yes",
+            }
+        )
+
+    async def send_text(self, number: str, body: str) -> None:
+        """Text ``body`` to ``number`` through the PSTN trunk, from the phone's number."""
+        from asteramisk.server import AMI_BODY_LIMIT, send_message
+
+        ari = None
+        if len(base64.b64encode(body.encode())) > AMI_BODY_LIMIT:
+            if self._ari is None:
+                self._ari = ARIClient(app=f"{self.context}-texts")
+                await self._ari.connect()
+            ari = self._ari
+        await send_message(self.ami, ari, number, self.number, body, from_name=self.name)
+
+    async def receive_text(self, timeout: float = 15.0) -> str:
+        """The next text that arrived for the phone (its sender in ``last_text_from``)."""
+        sender, body = await asyncio.wait_for(self._texts.get(), timeout)
+        self.last_text_from = sender
+        return body
 
     def _on_user_event(self, event: Message) -> None:
+        if event.get("UserEvent") == "AsteramiskPhoneText" and event.get("Phone") == self.number:
+            sender = base64.b64decode(str(event.get("From", ""))).decode("utf-8", "replace")
+            body = base64.b64decode(str(event.get("Body", ""))).decode("utf-8", "replace")
+            self._texts.put_nowait((parse_number(sender), body))
+            return
         if event.get("UserEvent") != "AsteramiskPhone":
             return
         phone_id = str(event.get("PhoneId", ""))
@@ -316,5 +360,15 @@ class VirtualPhone(AsyncResource):
                 {"Action": "Command", "Command": f"dialplan remove context {self.context}"},
                 check=False,
             )
+            await self.ami.action(
+                {
+                    "Action": "DialplanExtensionRemove",
+                    "Context": config.ASTERISK_INCOMING_TEXT_CONTEXT,
+                    "Extension": self.number,
+                },
+                check=False,
+            )
         await self.ami.close()
         await self._stt.close()
+        if self._ari is not None:
+            await self._ari.close()

@@ -1,18 +1,128 @@
-"""TextUI: a text-message conversation. Not in this version: see the project's issue on texts."""
+"""TextUI: a text-message conversation, with the same verbs as a call.
+
+A conversation is keyed by (our number, their number). ``say`` sends a text (AMI
+``MessageSend`` with ``Base64Body``, so unicode, emoji and line breaks pass intact and nothing
+in a body can become an AMI header). ``prompt`` sends and waits for the reply; ``gather`` asks
+for digits. The menus of the UI base read as numbered lists. A conversation idle for
+``TEXT_IDLE_TIMEOUT`` seconds ends, and the handler sees it as a hangup.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import base64
+import re
+from collections.abc import Awaitable, Callable, Mapping
 
+from asteramisk.config import config
+from asteramisk.exceptions import HangupException
 from asteramisk.ui.base import UI
 
-__all__ = ["TextUI"]
+__all__ = ["TextUI", "parse_number"]
+
+Sender = Callable[[str, str, str], Awaitable[None]]
+"""``send(to_number, from_number, body)``: delivers one text."""
+
+_SIP_USER = re.compile(r"sips?:([^@;>]+)")
+
+
+def parse_number(address: str) -> str:
+    """The phone number in whatever form ``MESSAGE(from)`` takes.
+
+    ``5550100``, ``sip:5550100@host``, ``"Name" <sip:+15550100@host:5060>`` all give the
+    number (a leading + is kept).
+    """
+    match = _SIP_USER.search(address)
+    user = match.group(1) if match else address
+    return re.sub(r"[^0-9+*#A-Za-z]", "", user.strip().strip('"'))
 
 
 class TextUI(UI):
-    """A text conversation (SMS over SIP MESSAGE). Not available in this version."""
+    """A text conversation (see the module docstring)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(
-            "Text conversations (TextUI) are not implemented in this version of Asteramisk."
+    def __init__(
+        self,
+        send: Sender,
+        *,
+        remote_number: str = "",
+        remote_name: str = "",
+        local_number: str = "",
+        idle_timeout: float | None = None,
+    ) -> None:
+        super().__init__(
+            remote_number=remote_number, remote_name=remote_name, local_number=local_number
         )
+        self._send = send
+        self.inbox: asyncio.Queue[str] = asyncio.Queue()
+        self.first_message = ""
+        """The text that started the conversation."""
+        self.idle_timeout = idle_timeout or config.TEXT_IDLE_TIMEOUT
+        self.transcript: list[tuple[str, str]] = []
+
+    def deliver(self, body: str) -> None:
+        """A text from the other party arrived (called by the server)."""
+        self.transcript.append(("received", body))
+        self.inbox.put_nowait(body)
+
+    async def answer(self) -> None:
+        self._check_open()
+        self.answered = True
+
+    async def hangup(self) -> None:
+        self.hung_up = True
+
+    async def say(self, text: str) -> None:
+        """Send ``text`` as a message."""
+        self._check_open()
+        self.transcript.append(("sent", text))
+        await self._send(self.remote_number, self.local_number, text)
+
+    async def play(self, sound: str) -> None:
+        """Texts cannot play sounds: the sound's name is sent as text."""
+        await self.say(sound)
+
+    async def _next(self, timeout: float) -> str:
+        try:
+            return await asyncio.wait_for(self.inbox.get(), timeout)
+        except TimeoutError:
+            self.hung_up = True
+            raise HangupException(
+                f"no reply within {timeout:g} s: the conversation has ended"
+            ) from None
+
+    async def prompt(self, text: str, *, timeout: float | None = None) -> str:
+        """Send ``text`` and return the reply (HangupException after ``timeout`` of silence)."""
+        self._check_open()
+        if text:
+            await self.say(text)
+        return (await self._next(timeout or self.idle_timeout)).strip()
+
+    async def gather(
+        self,
+        text: str = "",
+        num_digits: int = 1,
+        *,
+        timeout: float = 5.0,
+        finish_on_key: str = "#",
+    ) -> str:
+        """Send ``text`` and return the digits of the reply (at most ``num_digits``)."""
+        reply = await self.prompt(text, timeout=max(timeout, self.idle_timeout))
+        if finish_on_key and finish_on_key in reply:
+            reply = reply[: reply.index(finish_on_key)]
+        if reply.strip() == self.back_key:
+            return self.back_key
+        return re.sub(r"[^0-9*#]", "", reply)[:num_digits]
+
+    def _menu_wording(self, text: str, labels: Mapping[str, str]) -> str:
+        lines = [text] if text else []
+        lines += [f"{key}. {label}" for key, label in labels.items()]
+        lines.append("Reply with the number.")
+        return "\n".join(lines)
+
+    def _invalid_wording(self) -> str:
+        return "Sorry, that is not one of the choices."
+
+
+def encode_body(body: str) -> str:
+    """A message body for AMI ``Base64Body``."""
+    return base64.b64encode(body.encode("utf-8")).decode("ascii")

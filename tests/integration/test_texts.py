@@ -1,0 +1,124 @@
+"""Text conversations end to end: VirtualPhones texting a Server through the simulated PSTN."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.server import Server
+from asteramisk.testing import SandboxSettings
+from asteramisk.testing.phone import VirtualPhone
+from asteramisk.ui import TextUI
+
+from .test_server_calls import my_call_handler
+
+
+# The README's text handler, as written there.
+# fmt: off
+async def my_text_handler(ui: TextUI):  # type: ignore[no-untyped-def]
+    await ui.answer()
+    await ui.say('Hello, world!')
+    name = await ui.prompt('What is your name?')
+    await ui.say(f"Hello, {name}")
+    await ui.say(f"Goodbye, {name}")
+    await ui.hangup()
+# fmt: on
+
+
+async def echo(ui: TextUI) -> None:
+    await ui.answer()
+    await ui.say(f"echo: {ui.first_message}")
+    while True:
+        await ui.say(f"echo: {await ui.prompt('')}")
+
+
+async def greeter(ui: TextUI) -> None:
+    name = await ui.prompt("What is your name?")
+    await ui.say(f"Hello, {name}, this is {ui.local_number}")
+
+
+@pytest.fixture
+async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
+    async with Server(port=0) as server:
+        yield server
+
+
+@pytest.fixture
+async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
+    async with VirtualPhone("5550101") as p:
+        yield p
+
+
+async def test_readme_text_handler_runs_as_written(server: Server, phone: VirtualPhone) -> None:
+    await server.register_extension(
+        "3000", call_handler=my_call_handler, text_handler=my_text_handler
+    )
+    await phone.send_text("3000", "Hi")
+    assert await phone.receive_text() == "Hello, world!"
+    assert phone.last_text_from == "3000"
+    assert await phone.receive_text() == "What is your name?"
+    await phone.send_text("3000", "Alice")
+    assert await phone.receive_text() == "Hello, Alice"
+    assert await phone.receive_text() == "Goodbye, Alice"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Grüße, 你好, emoji 😀🎉 and an em dash —",
+        "x" * 1000,
+        "line one\r\nAction: Originate\r\nChannel: Local/666@default\r\n\r\nline two",
+        'quotes " and \\ backslashes, commas, (parentheses) and ${EXTEN}',
+    ],
+    ids=["unicode", "1000-chars", "crlf-ami-injection", "quotes-and-dialplan-syntax"],
+)
+async def test_hostile_bodies_arrive_intact_and_inject_nothing(
+    server: Server, phone: VirtualPhone, body: str
+) -> None:
+    await server.register_extension("3001", text_handler=echo)
+    await phone.send_text("3001", body)
+    assert await phone.receive_text() == f"echo: {body}"
+    await phone.send_text("3001", body)  # in the conversation, through prompt()
+    assert await phone.receive_text() == f"echo: {body}"
+    async with AMIClient() as ami:
+        channels = await ami.command("core show channels concise")
+    assert "666" not in channels  # nothing was originated by the body
+
+
+async def test_conversations_are_kept_apart(server: Server, asterisk: SandboxSettings) -> None:
+    await server.register_extension("3002", text_handler=greeter)
+    await server.register_extension("3003", text_handler=greeter)
+    async with VirtualPhone("5550102") as alice, VirtualPhone("5550103") as bob:
+        # two phones text one number at once
+        await asyncio.gather(alice.send_text("3002", "hi"), bob.send_text("3002", "hi"))
+        assert await alice.receive_text() == "What is your name?"
+        assert await bob.receive_text() == "What is your name?"
+        await bob.send_text("3002", "Bob")
+        await alice.send_text("3002", "Alice")
+        assert await alice.receive_text() == "Hello, Alice, this is 3002"
+        assert await bob.receive_text() == "Hello, Bob, this is 3002"
+        # one phone texts two numbers: two conversations
+        await alice.send_text("3002", "again")
+        assert await alice.receive_text() == "What is your name?"
+        await alice.send_text("3003", "hello")
+        assert await alice.receive_text() == "What is your name?"
+        await alice.send_text("3003", "Alice at 3003")
+        assert await alice.receive_text() == "Hello, Alice at 3003, this is 3003"
+        await alice.send_text("3002", "Alice at 3002")
+        assert await alice.receive_text() == "Hello, Alice at 3002, this is 3002"
+
+
+async def test_text_menus_read_as_numbered_lists(server: Server, phone: VirtualPhone) -> None:
+    chosen: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+
+    async def handler(ui: TextUI) -> None:
+        chosen.set_result(await ui.choose("Which day?", ["Monday", "Tuesday"]))
+
+    await server.register_extension("3004", text_handler=handler)
+    await phone.send_text("3004", "book")
+    assert await phone.receive_text() == "Which day?\n1. Monday\n2. Tuesday\nReply with the number."
+    await phone.send_text("3004", "2")
+    assert await asyncio.wait_for(chosen, 10) == "Tuesday"
