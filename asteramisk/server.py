@@ -44,7 +44,7 @@ from asteramisk.config import config
 from asteramisk.exceptions import ActionError, ConfigurationError, HangupException
 from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.http import MediaServer
-from asteramisk.ui import TextUI, VoiceUI, voice
+from asteramisk.ui import UI, TextUI, VoiceUI, voice
 from asteramisk.ui.text import encode_body, parse_number
 from asteramisk.ui.voice import tts_cache
 
@@ -409,14 +409,8 @@ class Server(AsyncResource):
             remote_name=remote_name,
             local_number=registration.number,
         )
-        handler = registration.call_handler or self.call_handler
         try:
-            await handler(ui)
-        except HangupException:
-            log.debug("Caller %s hung up", ui.remote_number)
-        except Exception:
-            log.exception("The call handler for %s raised", registration.number)
-            await _apologise(ui)
+            await _run_handler(registration.call_handler or self.call_handler, ui)
         finally:
             self._active.discard(task)
             if not ui.hung_up:
@@ -458,15 +452,8 @@ class Server(AsyncResource):
     async def _converse(
         self, registration: _Registration, ui: TextUI, key: tuple[str, str]
     ) -> None:
-        handler = registration.text_handler or self.text_handler
         try:
-            await handler(ui)
-        except HangupException:
-            log.debug("Conversation with %s ended", ui.remote_number)
-        except Exception:
-            log.exception("The text handler for %s raised", registration.number)
-            with contextlib.suppress(Exception):
-                await ui.say(APOLOGY)
+            await _run_handler(registration.text_handler or self.text_handler, ui)
         finally:
             ui.hung_up = True
             if self._conversations.get(key) is ui:
@@ -550,13 +537,28 @@ def _known(value: str | None) -> str:
     return "" if value in (None, "", "unknown") else str(value)
 
 
-async def _apologise(ui: VoiceUI) -> None:
+async def _run_handler(handler: Callable[[Any], Awaitable[object]], ui: UI) -> None:
+    """Run a call or text handler: a hangup is an outcome; an error is logged and the
+    person gets an apology; the server goes on either way."""
+    try:
+        await handler(ui)
+    except HangupException:
+        log.debug("%s with %s ended", type(ui).__name__, ui.remote_number)
+    except Exception:
+        log.exception("The handler for %s (%s) raised", ui.local_number, type(ui).__name__)
+        await _apologise(ui)
+
+
+async def _apologise(ui: UI) -> None:
     try:
         await ui.say(APOLOGY)
     except HangupException:
         return
     except Exception:
-        try:
+        if not isinstance(ui, VoiceUI):
+            log.debug("Could not send the apology", exc_info=True)
+            return
+        try:  # speech synthesis may be what failed: Asterisk's own recording
             await ui.control.play("an-error-has-occured", "")
         except Exception:
             log.debug("Could not play the apology", exc_info=True)
