@@ -247,12 +247,7 @@ class Server(AsyncResource):
     async def _add_to_dialplan(
         self, ami: AMIClient, registration: _Registration, *, text: bool = False
     ) -> None:
-        if text:
-            context = config.ASTERISK_INCOMING_TEXT_CONTEXT
-            app, data = "AGI", f"agi://{self.host}:{self.port}/text,{registration.number}"
-        else:
-            context = config.ASTERISK_INCOMING_CALL_CONTEXT
-            app, data = self._dialplan_app(registration)
+        context, app, data = self._dialplan_entry(registration, text=text)
         for _attempt in range(5):
             priority = await self._next_priority(ami, context, registration.number)
             try:
@@ -276,10 +271,19 @@ class Server(AsyncResource):
             return
         raise ActionError(f"Could not add {registration.number} to the dialplan of {context}")
 
-    def _dialplan_app(self, registration: _Registration) -> tuple[str, str]:
+    def _dialplan_entry(
+        self, registration: _Registration, *, text: bool = False
+    ) -> tuple[str, str, str]:
+        """The context, application and data of this server's entry for a number."""
+        number = registration.number
+        if text:
+            return config.ASTERISK_INCOMING_TEXT_CONTEXT, "AGI", self._agi_url("text", number)
         if registration.transport == "ari":
-            return "Stasis", f"{self.ari_app},{registration.number}"
-        return "AGI", f"agi://{self.host}:{self.port}/call,{registration.number}"
+            return config.ASTERISK_INCOMING_CALL_CONTEXT, "Stasis", f"{self.ari_app},{number}"
+        return config.ASTERISK_INCOMING_CALL_CONTEXT, "AGI", self._agi_url("call", number)
+
+    def _agi_url(self, route: str, number: str) -> str:
+        return f"agi://{self.host}:{self.port}/{route},{number}"
 
     async def _next_priority(self, ami: AMIClient, context: str, number: str) -> int:
         output = await ami.command(f"dialplan show {number}@{context}")
@@ -301,18 +305,11 @@ class Server(AsyncResource):
         """After a reconnect: add back the entries Asterisk lost (a restart loses them)."""
         ami = self._require_started()
         for registration in list(self._extensions.values()):
-            output = await ami.command(
-                f"dialplan show {registration.number}@{config.ASTERISK_INCOMING_CALL_CONTEXT}"
-            )
-            app, data = self._dialplan_app(registration)
-            if f"{app}({data})" not in output:
-                await self._add_to_dialplan(ami, registration)
-            if self._serves_texts(registration):
-                output = await ami.command(
-                    f"dialplan show {registration.number}@{config.ASTERISK_INCOMING_TEXT_CONTEXT}"
-                )
-                if f"/text,{registration.number})" not in output:
-                    await self._add_to_dialplan(ami, registration, text=True)
+            for text in (False, True) if self._serves_texts(registration) else (False,):
+                context, app, data = self._dialplan_entry(registration, text=text)
+                output = await ami.command(f"dialplan show {registration.number}@{context}")
+                if f"{app}({data})" not in output:  # this server's own entry, exactly
+                    await self._add_to_dialplan(ami, registration, text=text)
 
     # -- calls ---------------------------------------------------------------------------
 

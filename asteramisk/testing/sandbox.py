@@ -345,27 +345,6 @@ class Sandbox:
         self._start(settings, progress, timeout)
         return settings
 
-    def restart(self, timeout: float = 90.0) -> SandboxSettings:
-        """Stop Asterisk and start it again with the same settings (an Asterisk restart)."""
-        settings = self.settings()
-        if settings is None:
-            raise SandboxError("The sandbox is not running; start it with `sandbox up`.")
-        self._kill()
-        self._start(settings, log.info, timeout)
-        return settings
-
-    def stop_asterisk(self) -> None:
-        """Kill Asterisk, keeping the settings so that :meth:`start_again` can revive it."""
-        self._kill()
-
-    def start_again(self, timeout: float = 90.0) -> SandboxSettings:
-        """Start Asterisk with the settings it had before :meth:`stop_asterisk`."""
-        settings = self.settings(require_running=False)
-        if settings is None:
-            raise SandboxError("The sandbox was never started; start it with `sandbox up`.")
-        self._start(settings, log.info, timeout)
-        return settings
-
     def down(self) -> bool:
         """Stop the Asterisk this sandbox started (if any). Returns whether one was running."""
         was_running = self._kill()

@@ -270,7 +270,12 @@ async def test_close_removes_exactly_its_entries(asterisk: SandboxSettings, tran
 async def test_numbers_come_back_after_asterisk_restart(
     server: Server, phone: VirtualPhone, restart_asterisk: Callable[[], None], transport: str
 ) -> None:
-    await server.register_extension("2006", call_handler=my_call_handler, transport=transport)
+    async def texts(ui: object) -> None:
+        pass
+
+    await server.register_extension(
+        "2006", call_handler=my_call_handler, text_handler=texts, transport=transport
+    )
     await asyncio.to_thread(restart_asterisk)
     async with AMIClient() as ami:
         for _ in range(100):
@@ -279,6 +284,15 @@ async def test_numbers_come_back_after_asterisk_restart(
                 break
             await asyncio.sleep(0.1)
     assert entry(server, "2006", transport) in shown
+    async with AMIClient() as ami:  # this server's own text entry is back too
+        for _ in range(50):
+            texts_shown = await ami.command(
+                f"dialplan show 2006@{config.ASTERISK_INCOMING_TEXT_CONTEXT}"
+            )
+            if f"AGI(agi://127.0.0.1:{server.port}/text,2006)" in texts_shown:
+                break
+            await asyncio.sleep(0.1)
+    assert f"AGI(agi://127.0.0.1:{server.port}/text,2006)" in texts_shown
     if transport == "ari":
         assert server._ari is not None
         await server._ari.wait_connected(10)  # the Stasis application is back too
