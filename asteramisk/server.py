@@ -45,6 +45,7 @@ from asteramisk.exceptions import ActionError, ConfigurationError, HangupExcepti
 from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.http import MediaServer
 from asteramisk.ui import UI, TextUI, VoiceUI, voice
+from asteramisk.ui.conversations import conversations
 from asteramisk.ui.text import encode_body, parse_number
 from asteramisk.ui.voice import tts_cache
 
@@ -59,6 +60,7 @@ _NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]{1,64}$")
 _EXTENSION_LINE = re.compile(r"^\s*'([^']*)'\s*=>\s*(\d+)\.")
 _PRIORITY_LINE = re.compile(r"^\s+(\d+)\.")
 APOLOGY = "We are sorry, something went wrong. Goodbye."
+BUSY_TEXT = "We are sorry, we cannot take another conversation right now. Please try later."
 
 
 @dataclass
@@ -88,7 +90,8 @@ class Server(AsyncResource):
         self._ari: ARIClient | None = None
         self._media: MediaServer | None = None
         self._ari_calls: dict[str, ARIControl] = {}
-        self._conversations: dict[tuple[str, str], TextUI] = {}
+        self._conversations: set[TextUI] = set()
+        """The conversations this server's text handlers hold (for the limit)."""
         self._tasks = TaskSet(log, "ARI call")
         self.ari_app = f"{config.ASTERISK_ARI_APP}-{uuid.uuid4().hex[:8]}"
         """This server's own Stasis application: each instance has one, so that a number
@@ -207,15 +210,18 @@ class Server(AsyncResource):
             number, call_handler, text_handler, ui_class or self.ui_class, transport
         )
         await self._add_to_dialplan(ami, registration)
-        if self._serves_texts(registration):
-            await self._add_to_dialplan(ami, registration, text=True)
+        # Texts always come here: replies to conversations a Communicator of this process
+        # started arrive so, even on a number served without a text handler.
+        await self._add_to_dialplan(ami, registration, text=True)
         self._extensions[number] = registration
+        conversations.receive_on(number)
 
     async def unregister_extension(self, number: str) -> None:
         """Stop serving ``number``: remove exactly the dialplan entry this server added."""
         registration = self._extensions.pop(str(number), None)
         if registration is None or self._ami is None:
             return
+        conversations.stop_receiving_on(registration.number)
         entries = [
             (config.ASTERISK_INCOMING_CALL_CONTEXT, registration.priority),
             (config.ASTERISK_INCOMING_TEXT_CONTEXT, registration.text_priority),
@@ -305,7 +311,7 @@ class Server(AsyncResource):
         """After a reconnect: add back the entries Asterisk lost (a restart loses them)."""
         ami = self._require_started()
         for registration in list(self._extensions.values()):
-            for text in (False, True) if self._serves_texts(registration) else (False,):
+            for text in (False, True):
                 context, app, data = self._dialplan_entry(registration, text=text)
                 output = await ami.command(f"dialplan show {registration.number}@{context}")
                 if f"{app}({data})" not in output:  # this server's own entry, exactly
@@ -429,32 +435,47 @@ class Server(AsyncResource):
         encoded = await agi.execute(core.GetFullVariable("${BASE64_ENCODE(${MESSAGE(body)})}"))
         body = base64.b64decode(encoded or "").decode("utf-8", "replace")
         their = parse_number(sender)
-        key = (number, their)
-        conversation = self._conversations.get(key)
-        if conversation is not None and not conversation.hung_up:
+        conversation = conversations.get(number, their)
+        if conversation is not None:
             conversation.deliver(body)
         else:
             registration = self._extensions.get(number)
             if registration is None or not self._serves_texts(registration):
                 return
-            if len(self._conversations) >= config.MAX_CONCURRENT_CONVERSATIONS:
-                log.info("At MAX_CONCURRENT_CONVERSATIONS: text to %s passed on", number)
+            if len(self._conversations) < config.MAX_CONCURRENT_CONVERSATIONS:
+                ui = TextUI(self.send_text, remote_number=their, local_number=number)
+                ui.first_message = body
+                conversations.add(ui)
+                self._conversations.add(ui)
+                self._tasks.spawn(self._converse(registration, ui))
+            elif await self._text_passed_on(registration):
                 return
-            ui = TextUI(self.send_text, remote_number=their, local_number=number)
-            ui.first_message = body
-            self._conversations[key] = ui
-            self._tasks.spawn(self._converse(registration, ui, key))
+            else:
+                await self.send_text(their, number, BUSY_TEXT)
         await agi.execute(core.Hangup())  # handled: the dialplan stops here
 
-    async def _converse(
-        self, registration: _Registration, ui: TextUI, key: tuple[str, str]
-    ) -> None:
+    async def _text_passed_on(self, registration: _Registration) -> bool:
+        """At MAX_CONCURRENT_CONVERSATIONS: pass a new conversation on to the next priority
+        (another instance) when there is one; False when there is none."""
+        ami = self._require_started()
+        context = config.ASTERISK_INCOMING_TEXT_CONTEXT
+        last = await self._next_priority(ami, context, registration.number) - 1
+        mine = registration.text_priority or 0
+        log.info(
+            "At MAX_CONCURRENT_CONVERSATIONS (%d): a text to %s %s",
+            config.MAX_CONCURRENT_CONVERSATIONS,
+            registration.number,
+            "passed on to the next priority" if last > mine else "answered with a busy reply",
+        )
+        return last > mine
+
+    async def _converse(self, registration: _Registration, ui: TextUI) -> None:
         try:
             await _run_handler(registration.text_handler or self.text_handler, ui)
         finally:
             ui.hung_up = True
-            if self._conversations.get(key) is ui:
-                del self._conversations[key]
+            conversations.remove(ui)
+            self._conversations.discard(ui)
 
     async def send_text(self, to_number: str, from_number: str, body: str) -> None:
         """Send one text through the PSTN trunk.

@@ -42,7 +42,7 @@ from asteramisk.media.audiosocket import (
 from asteramisk.media.stt.worker import SpeechWorker
 from asteramisk.ui.text import parse_number
 
-__all__ = ["PhoneCall", "VirtualPhone"]
+__all__ = ["IncomingCall", "PhoneCall", "VirtualPhone"]
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,51 @@ class PhoneCall:
         await asyncio.wait_for(self.ended.wait(), timeout)
 
 
+class IncomingCall:
+    """A call ringing at a :class:`VirtualPhone`: answer it, reject it, or let it ring."""
+
+    def __init__(self, phone: VirtualPhone, channel: str, caller_number: str, caller_name: str):
+        self.phone = phone
+        self.channel = channel
+        self.caller_number = caller_number
+        """The caller ID number the call arrived with."""
+        self.caller_name = caller_name
+        self.ended = asyncio.Event()
+        """Set when the caller gave up (or the call was rejected)."""
+
+    def __repr__(self) -> str:
+        return f"<IncomingCall from {self.caller_number} on {self.channel}>"
+
+    async def answer(self) -> PhoneCall:
+        """Pick up: the call's audio streams to and from the phone like a call it placed."""
+        if self.ended.is_set():
+            raise HangupException("the caller gave up before the phone answered")
+        call_id = str(uuid.uuid4())
+        call = PhoneCall(self.phone, call_id)
+        call.channel = self.channel
+        self.phone._calls[call_id] = call
+        await self.phone.ami.action(
+            {"Action": "Setvar", "Channel": self.channel, "Variable": "PHONE_ID", "Value": call_id}
+        )
+        await self.phone.ami.action(
+            {
+                "Action": "Redirect",
+                "Channel": self.channel,
+                "Context": self.phone.context,
+                "Exten": "s",
+                "Priority": "1",
+            }
+        )
+        return call
+
+    async def reject(self, cause: int = 17) -> None:
+        """Refuse the call: busy (cause 17) by default, or another Q.850 cause (21 rejected)."""
+        await self.phone.ami.action(
+            {"Action": "Hangup", "Channel": self.channel, "Cause": str(int(cause))}
+        )
+        await asyncio.wait_for(self.ended.wait(), 5)
+
+
 class VirtualPhone(AsyncResource):
     """A phone with ``number`` that calls in through the simulated PSTN (see the module)."""
 
@@ -175,6 +220,8 @@ class VirtualPhone(AsyncResource):
         self._streams: set[asyncio.Task[Any]] = set()
         self._stt = SpeechWorker()
         self._texts: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._ringing: asyncio.Queue[IncomingCall] = asyncio.Queue()
+        self._incoming: dict[str, IncomingCall] = {}
         self._ari: ARIClient | None = None
         self.last_text_from = ""
 
@@ -201,6 +248,7 @@ class VirtualPhone(AsyncResource):
         self._listener = await asyncio.start_server(self._on_stream, "127.0.0.1", 0)
         port = self._listener.sockets[0].getsockname()[1]
         steps = [
+            ("Answer", ""),
             ("UserEvent", "AsteramiskPhone,PhoneId: ${PHONE_ID}"),
             ("AudioSocket", f"${{PHONE_ID}},127.0.0.1:{port}"),
         ]
@@ -218,6 +266,19 @@ class VirtualPhone(AsyncResource):
         ]
         for priority, (app, data) in enumerate(inbox, start=1):
             await self._add(config.ASTERISK_INCOMING_TEXT_CONTEXT, self.number, priority, app, data)
+        # Calls to the phone's number ring until the test answers, rejects or ignores them.
+        ring = [
+            (
+                "UserEvent",
+                f"AsteramiskPhoneRing,Phone: {self.number},"
+                "CallerNumber: ${BASE64_ENCODE(${CALLERID(num)})},"
+                "CallerName: ${BASE64_ENCODE(${CALLERID(name)})}",
+            ),
+            ("Ringing", ""),
+            ("Wait", "600"),
+        ]
+        for priority, (app, data) in enumerate(ring, start=1):
+            await self._add(config.ASTERISK_INCOMING_CALL_CONTEXT, self.number, priority, app, data)
 
     async def _add(self, context: str, exten: str, priority: int, app: str, data: str) -> None:
         await self.ami.action(
@@ -250,7 +311,22 @@ class VirtualPhone(AsyncResource):
         self.last_text_from = sender
         return body
 
+    async def incoming_call(self, timeout: float = 15.0) -> IncomingCall:
+        """The next call ringing at the phone's number (placed by your app)."""
+        return await asyncio.wait_for(self._ringing.get(), timeout)
+
     def _on_user_event(self, event: Message) -> None:
+        if event.get("UserEvent") == "AsteramiskPhoneRing" and event.get("Phone") == self.number:
+            channel = str(event.get("Channel", ""))
+            incoming = IncomingCall(
+                self,
+                channel,
+                base64.b64decode(str(event.get("CallerNumber", ""))).decode("utf-8", "replace"),
+                base64.b64decode(str(event.get("CallerName", ""))).decode("utf-8", "replace"),
+            )
+            self._incoming[channel] = incoming
+            self._ringing.put_nowait(incoming)
+            return
         if event.get("UserEvent") == "AsteramiskPhoneText" and event.get("Phone") == self.number:
             sender = base64.b64decode(str(event.get("From", ""))).decode("utf-8", "replace")
             body = base64.b64decode(str(event.get("Body", ""))).decode("utf-8", "replace")
@@ -270,6 +346,9 @@ class VirtualPhone(AsyncResource):
 
     def _on_hangup(self, event: Message) -> None:
         channel = event.get("Channel", "")
+        incoming = self._incoming.pop(str(channel), None)
+        if incoming is not None:
+            incoming.ended.set()
         for call in self._calls.values():
             if call.channel and call.channel == channel:
                 call.ended.set()
@@ -360,14 +439,18 @@ class VirtualPhone(AsyncResource):
                 {"Action": "Command", "Command": f"dialplan remove context {self.context}"},
                 check=False,
             )
-            await self.ami.action(
-                {
-                    "Action": "DialplanExtensionRemove",
-                    "Context": config.ASTERISK_INCOMING_TEXT_CONTEXT,
-                    "Extension": self.number,
-                },
-                check=False,
-            )
+            for context in (
+                config.ASTERISK_INCOMING_TEXT_CONTEXT,
+                config.ASTERISK_INCOMING_CALL_CONTEXT,
+            ):
+                await self.ami.action(
+                    {
+                        "Action": "DialplanExtensionRemove",
+                        "Context": context,
+                        "Extension": self.number,
+                    },
+                    check=False,
+                )
         await self.ami.close()
         await self._stt.close()
         if self._ari is not None:

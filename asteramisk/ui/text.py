@@ -15,8 +15,9 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 
 from asteramisk.config import config
-from asteramisk.exceptions import HangupException
+from asteramisk.exceptions import ConfigurationError, HangupException
 from asteramisk.ui.base import UI
+from asteramisk.ui.conversations import conversations
 
 __all__ = ["TextUI", "parse_number"]
 
@@ -48,6 +49,7 @@ class TextUI(UI):
         remote_name: str = "",
         local_number: str = "",
         idle_timeout: float | None = None,
+        started_by_us: bool = False,
     ) -> None:
         super().__init__(
             remote_number=remote_number, remote_name=remote_name, local_number=local_number
@@ -58,6 +60,9 @@ class TextUI(UI):
         """The text that started the conversation."""
         self.idle_timeout = idle_timeout or config.TEXT_IDLE_TIMEOUT
         self.transcript: list[tuple[str, str]] = []
+        self.started_by_us = started_by_us
+        """True for a conversation we opened (``Communicator.make_text``): its replies arrive
+        through a Server of this process that serves ``local_number``."""
 
     def deliver(self, body: str) -> None:
         """A text from the other party arrived (called by the server)."""
@@ -70,6 +75,7 @@ class TextUI(UI):
 
     async def hangup(self) -> None:
         self.hung_up = True
+        conversations.remove(self)
 
     async def say(self, text: str) -> None:
         """Send ``text`` as a message."""
@@ -82,6 +88,17 @@ class TextUI(UI):
         await self.say(sound)
 
     async def _next(self, timeout: float) -> str:
+        if (
+            self.started_by_us
+            and self.inbox.empty()
+            and not conversations.receives(self.local_number)
+        ):
+            raise ConfigurationError(
+                f"Replies to texts from {self.local_number} reach this process only through a "
+                f"Server serving that number: in this process, run `server = await "
+                f"Server.create()` and `await server.register_extension("
+                f"{self.local_number!r}, ...)` before waiting for a reply."
+            )
         try:
             return await asyncio.wait_for(self.inbox.get(), timeout)
         except TimeoutError:

@@ -69,7 +69,10 @@ class VoiceUI(UI):
             self._pending_keys += key
 
     async def answer(self) -> None:
+        """Answer the call (nothing to do on a call we placed, which is answered)."""
         self._check_open()
+        if self.answered:
+            return
         await self.control.answer()
         self.answered = True
 

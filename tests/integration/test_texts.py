@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from asteramisk.asterisk.ami import AMIClient
-from asteramisk.server import Server
+from asteramisk.config import config
+from asteramisk.server import BUSY_TEXT, Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import VirtualPhone
 from asteramisk.ui import TextUI
@@ -122,3 +123,37 @@ async def test_text_menus_read_as_numbered_lists(server: Server, phone: VirtualP
     assert await phone.receive_text() == "Which day?\n1. Monday\n2. Tuesday\nReply with the number."
     await phone.send_text("3004", "2")
     assert await asyncio.wait_for(chosen, 10) == "Tuesday"
+
+
+async def test_a_full_server_passes_new_conversations_on_or_says_it_is_busy(
+    asterisk: SandboxSettings,
+) -> None:
+    def serving(name: str) -> Callable[[TextUI], Awaitable[None]]:
+        async def handler(ui: TextUI) -> None:
+            await ui.say(f"{name} here")
+            await ui.prompt("")
+
+        return handler
+
+    config.MAX_CONCURRENT_CONVERSATIONS = 1
+    try:
+        async with (
+            Server(port=0) as first,
+            Server(port=0) as second,
+            VirtualPhone("5550104") as alice,
+            VirtualPhone("5550105") as bob,
+            VirtualPhone("5550106") as carol,
+        ):
+            await first.register_extension("3005", text_handler=serving("first"))
+            await second.register_extension("3005", text_handler=serving("second"))
+            await alice.send_text("3005", "hi")
+            assert await alice.receive_text() == "first here"
+            await bob.send_text("3005", "hi")  # the first is full: the second answers
+            assert await bob.receive_text() == "second here"
+            await carol.send_text("3005", "hi")  # both full: the last says so
+            assert await carol.receive_text() == BUSY_TEXT
+            await alice.send_text("3005", "bye")  # conversations in progress go on
+            with pytest.raises(TimeoutError):
+                await carol.receive_text(timeout=1)  # and nothing more reached carol
+    finally:
+        del config.MAX_CONCURRENT_CONVERSATIONS

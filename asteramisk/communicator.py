@@ -1,0 +1,353 @@
+"""The Communicator: outgoing calls and texts, from anywhere in an app.
+
+::
+
+    async with await Communicator.create(callerid_number="5551234", callerid_name="Clinic") as c:
+        ui = await c.make_call("5550100", timeout=30)   # a VoiceUI once answered
+        await ui.say("Your appointment is tomorrow at nine.")
+        await ui.hangup()
+
+        text = await c.make_text("5550100")           # a TextUI
+        answer = await text.prompt("Reply YES to confirm")
+
+``make_call`` originates the call over ARI into the communicator's own Stasis application and
+learns from Asterisk's events whether it was answered (no polling). A call that is refused,
+busy or not answered within ``timeout`` raises
+:class:`~asteramisk.exceptions.CallFailedException` with the Q.850 cause (17 busy,
+19 no answer, ...). Cancelling the task waiting in ``make_call`` hangs the call up.
+
+Texts go out through the PSTN endpoint at once. Their replies come in through Asterisk's text
+context, so a conversation that waits for a reply needs a
+:class:`~asteramisk.server.Server` serving the caller-ID number in the same process; without
+one, ``prompt`` says so (:class:`~asteramisk.exceptions.ConfigurationError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import uuid
+import weakref
+from typing import Any, Literal, Self
+
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.control import ARIControl
+from asteramisk.config import config
+from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
+from asteramisk.lifecycle import AsyncResource
+from asteramisk.media.http import MediaServer
+from asteramisk.ui import UI, TextUI, VoiceUI, voice
+from asteramisk.ui.conversations import conversations
+from asteramisk.ui.voice import tts_cache
+
+__all__ = ["Communicator"]
+
+log = logging.getLogger(__name__)
+
+_NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]{1,64}$")
+_CHANNEL = re.compile(r"^[A-Za-z0-9_-]+/[^\s,;\"'<>]+$")
+_NAME_FORBIDDEN = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
+
+# Q.850 causes an unanswered call ends with, and how to say them.
+_CAUSES = {
+    0: "not answered",
+    1: "the number does not exist",
+    3: "no route to the number",
+    16: "hung up",
+    17: "busy",
+    18: "no answer (no response)",
+    19: "not answered",
+    21: "rejected",
+    34: "no circuit available",
+    38: "the network is out of order",
+}
+
+
+def _check_number(number: str, what: str) -> str:
+    number = str(number)
+    if not _NUMBER.match(number):
+        raise ValueError(
+            f"{what} {number!r} is not a phone number: use digits (a leading + and the "
+            "letters and * # of extensions are allowed)."
+        )
+    return number
+
+
+def _caller_id(number: str, name: str) -> str:
+    if _NAME_FORBIDDEN.search(name):
+        raise ValueError(
+            f"callerid_name {name!r} contains a quote, angle bracket, backslash or control "
+            "character, which a caller ID cannot carry: remove them."
+        )
+    return f'"{name}" <{number}>' if name else number
+
+
+class Communicator(AsyncResource):
+    """Starts calls and texts (see the module docstring).
+
+    ``callerid_number`` is the number calls and texts come from (default ``SYSTEM_PHONE_NUMBER``),
+    ``callerid_name`` the name shown with calls (default ``SYSTEM_NAME``). Both can be changed
+    per call.
+    """
+
+    def __init__(
+        self, callerid_number: str | None = None, callerid_name: str | None = None
+    ) -> None:
+        number = callerid_number if callerid_number is not None else config.SYSTEM_PHONE_NUMBER
+        if not number:
+            raise ConfigurationError(
+                "No caller ID number: pass Communicator.create(callerid_number='...') or set "
+                "SYSTEM_PHONE_NUMBER (config.SYSTEM_PHONE_NUMBER = ... or export "
+                "SYSTEM_PHONE_NUMBER=...)."
+            )
+        self.callerid_number = _check_number(number, "callerid_number")
+        self.callerid_name: str = callerid_name if callerid_name is not None else config.SYSTEM_NAME
+        _caller_id(self.callerid_number, self.callerid_name)
+        self.ari_app = f"{config.ASTERISK_ARI_APP}-out-{uuid.uuid4().hex[:8]}"
+        """The Stasis application this communicator's calls run in."""
+        self._ami: AMIClient | None = None
+        self._ari: ARIClient | None = None
+        self._media: MediaServer | None = None
+        self._calls: dict[str, ARIControl] = {}
+        self._ringing: dict[str, asyncio.Future[None]] = {}
+        self._uis: weakref.WeakSet[UI] = weakref.WeakSet()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Communicator {self.callerid_number} calls={len(self._calls)}>"
+
+    @classmethod
+    async def create(
+        cls, callerid_number: str | None = None, callerid_name: str | None = None
+    ) -> Self:
+        """Create a communicator and connect it to Asterisk (AMI, and ARI for calls)."""
+        communicator = cls(callerid_number, callerid_name)
+        await communicator.start()
+        return communicator
+
+    async def _open(self) -> None:
+        if self._ami is None:
+            await self.start()
+
+    async def start(self) -> None:
+        """Connect to AMI (texts) and, when its credentials are set, to ARI (calls)."""
+        config.validate(
+            "ASTERISK_HOST", "ASTERISK_AMI_PORT", "ASTERISK_AMI_USER", "ASTERISK_AMI_PASS"
+        )
+        self._ami = AMIClient()
+        await self._ami.connect()
+        if config.is_set("ASTERISK_ARI_USER") and config.is_set("ASTERISK_ARI_PASS"):
+            self._ari = ARIClient(app=self.ari_app)
+            try:
+                await self._ari.connect()
+            except BaseException:
+                await self._ami.close()
+                raise
+            self._ari.on_event("*", self._on_event)
+        if config.TTS_DELIVERY == "http" and not voice.media_base_url:
+            self._media = MediaServer(tts_cache().directory, config.AGI_SERVER_HOST, 0)
+            await self._media.start()
+            voice.media_base_url = self._media.base_url
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """Events of our Stasis application: the outcome of calls ringing, then their own."""
+        kind = event.get("type")
+        channel = event.get("channel") or {}
+        channel_id = str(channel.get("id", ""))
+        if not channel_id:
+            source = event.get("playback") or event.get("recording") or {}
+            channel_id = str(source.get("target_uri", "")).removeprefix("channel:")
+        ringing = self._ringing.get(channel_id)
+        if ringing is not None and not ringing.done():
+            if kind == "StasisStart":
+                ringing.set_result(None)
+            elif kind == "ChannelDestroyed":
+                cause = int(event.get("cause") or 0)
+                ringing.set_exception(
+                    CallFailedException(
+                        f"The call to {channel.get('name') or channel_id} failed: "
+                        f"{_CAUSES.get(cause, event.get('cause_txt') or 'no answer')} "
+                        f"(cause {cause}).",
+                        cause=cause,
+                        cause_txt=str(event.get("cause_txt", "")),
+                    )
+                )
+        control = self._calls.get(channel_id)
+        if control is not None:
+            control.on_event(event)
+            if kind == "ChannelDestroyed" and channel_id == control.channel_id:
+                del self._calls[channel_id]
+
+    async def make_call(
+        self,
+        recipient_number: str | None = None,
+        *,
+        channel: str | None = None,
+        timeout: float = 30.0,
+        callerid_number: str | None = None,
+        callerid_name: str | None = None,
+        ui_class: type[VoiceUI] = VoiceUI,
+    ) -> VoiceUI:
+        """Call ``recipient_number`` (through the PSTN endpoint) or ``channel`` (a dial
+        string such as ``PJSIP/100``); return its ``VoiceUI`` once answered.
+
+        Raises :class:`CallFailedException` (with ``cause``) when the call is busy, refused
+        or not answered within ``timeout`` seconds. Cancelling the waiting task hangs up.
+        """
+        ari = self._require_ari()
+        if (recipient_number is None) == (channel is None):
+            raise ValueError("make_call needs recipient_number or channel (one of the two).")
+        if channel is not None:
+            if not _CHANNEL.match(channel):
+                raise ValueError(
+                    f"channel {channel!r} is not a dial string like 'PJSIP/100' or "
+                    "'PJSIP/5550100@trunk'."
+                )
+            endpoint, remote = channel, channel
+        else:
+            remote = _check_number(str(recipient_number), "recipient_number")
+            endpoint = f"PJSIP/{remote}@{config.ASTERISK_PSTN_ENDPOINT}"
+        number = _check_number(callerid_number or self.callerid_number, "callerid_number")
+        name = callerid_name if callerid_name is not None else self.callerid_name
+        caller_id = _caller_id(number, name)
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive seconds, not {timeout!r}.")
+
+        channel_id = f"asteramisk-out-{uuid.uuid4().hex}"
+        ringing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ringing[channel_id] = ringing
+        control = ARIControl(ari, channel_id, config.ASTERISK_PSTN_ENDPOINT, routes=self._calls)
+        self._calls[channel_id] = control
+        answered = False
+        try:
+            await ari.request(
+                "channels",
+                "originate",
+                endpoint=endpoint,
+                app=ari.app,
+                appArgs="asteramisk-outgoing",
+                channelId=channel_id,
+                timeout=max(1, math.ceil(timeout)),
+                callerId=caller_id,
+            )
+            try:
+                await asyncio.wait_for(asyncio.shield(ringing), timeout + 10)
+            except TimeoutError:
+                raise CallFailedException(
+                    f"The call to {remote} was not answered within {timeout:g} s.",
+                    cause=19,
+                    cause_txt="No answer",
+                ) from None
+            answered = True
+        except ActionError as exc:
+            raise CallFailedException(f"Asterisk refused the call to {remote}: {exc}") from None
+        finally:
+            self._ringing.pop(channel_id, None)
+            if not ringing.done():
+                ringing.cancel()
+            elif not ringing.cancelled():
+                ringing.exception()  # retrieved: an outcome that came too late is not an error
+            if not answered:
+                self._calls.pop(channel_id, None)
+                await _hang_up_quietly(ari, channel_id)
+        ui = ui_class(control, remote_number=remote, remote_name="", local_number=number)
+        ui.answered = True
+        self._uis.add(ui)
+        log.info("Outgoing call to %s answered", remote)
+        return ui
+
+    # -- texts ---------------------------------------------------------------------------
+
+    async def make_text(
+        self, recipient_number: str, *, callerid_number: str | None = None
+    ) -> TextUI:
+        """Open a text conversation with ``recipient_number``: ``say`` sends at once;
+        replies reach ``prompt`` through a Server of this process serving our number."""
+        self._require_ami()
+        remote = _check_number(recipient_number, "recipient_number")
+        number = _check_number(callerid_number or self.callerid_number, "callerid_number")
+        existing = conversations.get(number, remote)
+        if existing is not None:
+            raise RuntimeError(
+                f"A text conversation between {number} and {remote} is already open "
+                "(a reply could not tell the two apart): hang it up first, or text from "
+                "another callerid_number."
+            )
+        ui = TextUI(self.send_text, remote_number=remote, local_number=number, started_by_us=True)
+        ui.answered = True
+        conversations.add(ui)
+        self._uis.add(ui)
+        return ui
+
+    async def send_text(self, to_number: str, from_number: str, body: str) -> None:
+        """Send one text (see :meth:`asteramisk.server.Server.send_text`)."""
+        from asteramisk.server import send_message
+
+        await send_message(
+            self._require_ami(), self._ari, to_number, from_number, body, self.callerid_name
+        )
+
+    async def make_conversation(
+        self,
+        recipient_number: str,
+        contact_method: Literal["call", "text"] = "call",
+        **options: Any,
+    ) -> UI:
+        """``make_call`` or ``make_text``, by ``contact_method``; ``options`` go to it."""
+        if contact_method == "call":
+            return await self.make_call(recipient_number, **options)
+        if contact_method == "text":
+            return await self.make_text(recipient_number, **options)
+        raise ValueError(f"contact_method={contact_method!r}: it must be 'call' or 'text'.")
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _require_ami(self) -> AMIClient:
+        if self._ami is None or self._closed:
+            raise RuntimeError(
+                "Communicator not started (or closed): use `await Communicator.create(...)`."
+            )
+        return self._ami
+
+    def _require_ari(self) -> ARIClient:
+        self._require_ami()
+        if self._ari is None:
+            raise ConfigurationError(
+                "Outgoing calls need ARI: set ASTERISK_ARI_USER and ASTERISK_ARI_PASS "
+                "(config.ASTERISK_ARI_USER = ... or export ASTERISK_ARI_USER=...)."
+            )
+        return self._ari
+
+    async def close(self) -> None:
+        """Hang up the calls and end the conversations still open; disconnect."""
+        if self._closed:
+            return
+        self._closed = True
+        for ui in list(self._uis):
+            if not ui.hung_up:
+                with contextlib.suppress(Exception):
+                    await ui.hangup()
+        if self._media is not None:
+            await self._media.close()
+            if voice.media_base_url == self._media.base_url:
+                voice.media_base_url = ""
+        if self._ari is not None:
+            await self._ari.close()
+        if self._ami is not None:
+            await self._ami.close()
+
+
+async def _hang_up_quietly(ari: ARIClient, channel_id: str) -> None:
+    """Hang up a call that never got answered (shielded: runs even when cancelled)."""
+
+    async def hang_up() -> None:
+        with contextlib.suppress(ActionError, ConnectionError):
+            await ari.request("channels", "hangup", channelId=channel_id)
+
+    await asyncio.shield(asyncio.ensure_future(hang_up()))
