@@ -222,7 +222,13 @@ class Communicator(AsyncResource):
         channel_id = f"asteramisk-out-{uuid.uuid4().hex}"
         ringing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ringing[channel_id] = ringing
-        control = ARIControl(ari, channel_id, config.ASTERISK_PSTN_ENDPOINT, routes=self._calls)
+        control = ARIControl(
+            ari,
+            channel_id,
+            config.ASTERISK_PSTN_ENDPOINT,
+            routes=self._calls,
+            audio_host=config.AGI_SERVER_HOST,
+        )
         self._calls[channel_id] = control
         answered = False
         try:

@@ -145,6 +145,20 @@ VARIABLES: tuple[Variable, ...] = (
         "Speech synthesiser: 'piper' (offline), 'gtts' (internet), or 'auto' (piper if installed).",
     ),
     Variable(
+        "STT_ENGINE",
+        _str,
+        "auto",
+        "Speech recogniser: 'pocketsphinx' (offline), 'openai' (OpenAI transcription, "
+        "network), or 'auto' (pocketsphinx if installed).",
+    ),
+    Variable(
+        "OPENAI_STT_MODEL",
+        _str,
+        "gpt-4o-mini-transcribe",
+        "The OpenAI transcription model when STT_ENGINE is 'openai' (the key is "
+        "OPENAI_API_KEY, read by the openai library).",
+    ),
+    Variable(
         "TTS_CACHE_DIR",
         _str,
         "",

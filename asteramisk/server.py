@@ -386,13 +386,18 @@ class Server(AsyncResource):
                 await self._ari.request("channels", "continueInDialplan", channelId=channel_id)
             return
         control = ARIControl(
-            self._ari, channel_id, config.ASTERISK_PSTN_ENDPOINT, routes=self._ari_calls
+            self._ari,
+            channel_id,
+            config.ASTERISK_PSTN_ENDPOINT,
+            routes=self._ari_calls,
+            audio_host=self.host,
         )
         self._ari_calls[channel_id] = control
         try:
             await self._serve(registration, control, _known(caller_number), _known(caller_name))
         finally:
             del self._ari_calls[channel_id]
+            await control.close()
 
     async def _serve(
         self,

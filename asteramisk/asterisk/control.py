@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from asteramisk.agi import AGI, core
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.exceptions import ActionError, HangupException
+from asteramisk.media.audio_server import AudioStream, shared_audio_server
 
 __all__ = ["AGIControl", "ARIControl", "CallControl"]
 
@@ -32,10 +33,15 @@ class CallControl(ABC):
     @abstractmethod
     async def hangup(self) -> None: ...
 
+    can_listen = False
+    """Whether :meth:`listen` streams the caller's audio on this transport."""
+
     @abstractmethod
-    async def play(self, sound: str, escape_digits: str = ALL_KEYS) -> str | None:
+    async def play(
+        self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
+    ) -> str | None:
         """Play ``sound`` (a name Asterisk resolves, without extension); the key that
-        interrupted it, or None."""
+        interrupted it, '' if ``interrupt`` was set (the caller spoke), or None."""
 
     @abstractmethod
     async def wait_digit(self, timeout: float) -> str | None:
@@ -64,6 +70,17 @@ class CallControl(ABC):
 
     @abstractmethod
     async def variable(self, name: str) -> str | None: ...
+
+    async def listen(self) -> AudioStream:
+        """The caller's audio, streamed to this process (for speech recognition)."""
+        raise NotImplementedError(
+            f"Listening to the caller needs the ARI transport; this call uses "
+            f"{type(self).__name__}. Register the number with transport='ari' (the default)."
+        )
+
+    async def close(self) -> None:
+        """Release what the call used besides the channel (its audio stream)."""
+        return None
 
 
 class AGIControl(CallControl):
@@ -94,7 +111,9 @@ class AGIControl(CallControl):
     async def hangup(self) -> None:
         await self._run(core.Hangup())
 
-    async def play(self, sound: str, escape_digits: str = ALL_KEYS) -> str | None:
+    async def play(
+        self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
+    ) -> str | None:
         result = await self._run(core.StreamFile(sound, escape_digits))
         return result[0] if result else None
 
@@ -145,6 +164,7 @@ class ARIControl(CallControl):
         channel_id: str,
         pstn_endpoint: str = "pstn",
         routes: dict[str, ARIControl] | None = None,
+        audio_host: str = "127.0.0.1",
     ) -> None:
         self.ari = ari
         self.channel_id = channel_id
@@ -157,12 +177,19 @@ class ARIControl(CallControl):
         self.keys: asyncio.Queue[str] = asyncio.Queue()
         self.gone = asyncio.Event()
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.audio_host = audio_host
+        self._stream: AudioStream | None = None
+        self._media_channels: list[str] = []
+        self._media_bridge = ""
+        self._releasing: asyncio.Task[None] | None = None
 
     # -- events, routed by the server ----------------------------------------------------
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         channel_id = str((event.get("channel") or {}).get("id", ""))
+        if channel_id in self._media_channels:
+            return
         if channel_id and channel_id != self.channel_id:  # the leg of a transfer
             if kind == "StasisStart" and self._leg_up is not None and not self._leg_up.done():
                 self._leg_up.set_result(None)
@@ -177,6 +204,8 @@ class ARIControl(CallControl):
             self._resolve(str(event.get("recording", {}).get("name", "")), event)
         elif kind in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
             self.gone.set()
+            if self._media_channels and self._releasing is None:
+                self._releasing = asyncio.ensure_future(self.close())
 
     def _resolve(self, key: str, event: dict[str, Any]) -> None:
         future = self._waiting.pop(key, None)
@@ -227,7 +256,9 @@ class ARIControl(CallControl):
             await self._request("channels", "hangup", channelId=self.channel_id)
             self.gone.set()
 
-    async def _media(self, media: str, escape_digits: str) -> str | None:
+    async def _media(
+        self, media: str, escape_digits: str, interrupt: asyncio.Event | None = None
+    ) -> str | None:
         while escape_digits and not self.keys.empty():
             key = self.keys.get_nowait()  # pressed before: type-ahead ends this at once
             if key in escape_digits:
@@ -242,16 +273,23 @@ class ARIControl(CallControl):
             key_task: asyncio.Future[Any] = asyncio.ensure_future(self.keys.get())
             gone_task: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())
             waiters: set[asyncio.Future[Any]] = {finished, key_task, gone_task}
+            if interrupt is not None:
+                waiters.add(asyncio.ensure_future(interrupt.wait()))
             try:
                 done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                key_task.cancel()
-                gone_task.cancel()
+                for waiter in waiters - {finished}:
+                    waiter.cancel()
             if finished in done:
                 return None
             if self.gone.is_set():
                 self._waiting.pop(playback_id, None)
                 raise HangupException("the caller hung up")
+            if key_task not in done:  # the caller spoke: stop at once
+                self._waiting.pop(playback_id, None)
+                with contextlib.suppress(ActionError, HangupException):
+                    await self.ari.request("playbacks", "stop", playbackId=playback_id)
+                return ""
             key = str(key_task.result())
             if key in escape_digits:
                 self._waiting.pop(playback_id, None)
@@ -259,8 +297,12 @@ class ARIControl(CallControl):
                     await self.ari.request("playbacks", "stop", playbackId=playback_id)
                 return key
 
-    async def play(self, sound: str, escape_digits: str = ALL_KEYS) -> str | None:
-        return await self._media(f"sound:{sound}", escape_digits)
+    can_listen = True
+
+    async def play(
+        self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
+    ) -> str | None:
+        return await self._media(f"sound:{sound}", escape_digits, interrupt)
 
     async def wait_digit(self, timeout: float) -> str | None:
         if self.gone.is_set():
@@ -339,6 +381,70 @@ class ARIControl(CallControl):
                 await self.ari.request("channels", "hangup", channelId=leg_id)
             with contextlib.suppress(ActionError):
                 await self.ari.request("bridges", "destroy", bridgeId=bridge_id)
+
+    async def listen(self) -> AudioStream:
+        """The caller's audio over AudioSocket: a snoop channel on what the caller says,
+        bridged with an ``externalMedia`` channel that streams it to this process."""
+        if self._stream is not None and not self._stream.closed.is_set():
+            return self._stream
+        if self.gone.is_set():
+            raise HangupException("the caller hung up")
+        server = await shared_audio_server(self.audio_host)
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        snoop_id, media_id = f"snoop-{stream_id}", f"media-{stream_id}"
+        self._media_channels += [snoop_id, media_id]
+        for channel_id in (snoop_id, media_id):
+            self.routes[channel_id] = self
+        try:
+            await self._request(
+                "channels",
+                "snoopChannelWithId",
+                channelId=self.channel_id,
+                snoopId=snoop_id,
+                app=self.ari.app,
+                spy="in",
+            )
+            await self._request(
+                "channels",
+                "externalMedia",
+                channelId=media_id,
+                app=self.ari.app,
+                external_host=server.address,
+                encapsulation="audiosocket",
+                transport="tcp",
+                format="slin",
+                data=stream_id,
+            )
+            bridge = await self._request("bridges", "create", type="mixing")
+            self._media_bridge = bridge.id
+            await self._request(
+                "bridges", "addChannel", bridgeId=bridge.id, channel=f"{snoop_id},{media_id}"
+            )
+            await self._until(asyncio.ensure_future(stream.connected.wait()), 5)
+        except TimeoutError:
+            server.forget(stream_id)
+            raise ActionError(
+                f"Asterisk did not connect its audio to {server.address}: can it reach this "
+                "address (AGI_SERVER_HOST)?"
+            ) from None
+        except BaseException:
+            server.forget(stream_id)
+            raise
+        self._stream = stream
+        return stream
+
+    async def close(self) -> None:
+        """Hang up the audio stream's channels and destroy its bridge."""
+        channels, self._media_channels = self._media_channels, []
+        bridge, self._media_bridge = self._media_bridge, ""
+        for channel_id in channels:
+            self.routes.pop(channel_id, None)
+            with contextlib.suppress(ActionError, ConnectionError):
+                await self.ari.request("channels", "hangup", channelId=channel_id)
+        if bridge:
+            with contextlib.suppress(ActionError, ConnectionError):
+                await self.ari.request("bridges", "destroy", bridgeId=bridge)
 
     async def variable(self, name: str) -> str | None:
         try:

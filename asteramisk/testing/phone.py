@@ -50,16 +50,22 @@ _FRAME = 320  # 20 ms of 8 kHz 16-bit audio
 _SPEECH_RMS = 200
 
 
-async def _send_silence(writer: asyncio.StreamWriter) -> None:
-    """The phone's microphone: silence, paced at real time in 20 ms frames (AudioSocket
-    hangs up a call whose socket stays mute)."""
-    frame = encode_frame(KIND_AUDIO, bytes(_FRAME))
+async def _microphone(writer: asyncio.StreamWriter, call: PhoneCall | None) -> None:
+    """The phone's microphone: what ``say`` queued, else silence, paced at real time in
+    20 ms frames (AudioSocket hangs up a call whose socket stays mute)."""
+    silence = bytes(_FRAME)
     loop = asyncio.get_running_loop()
     start = loop.time()
     sent = 0
     with contextlib.suppress(ConnectionError):
         while not writer.is_closing():
-            writer.write(frame)
+            frame = silence
+            if call is not None and call._speech:
+                frame = bytes(call._speech[:_FRAME]).ljust(_FRAME, b"\0")
+                del call._speech[:_FRAME]
+                if not call._speech:
+                    call._spoken.set()
+            writer.write(encode_frame(KIND_AUDIO, frame))
             sent += 1
             await asyncio.sleep(max(0.0, start + sent * 0.02 - loop.time()))
 
@@ -79,6 +85,9 @@ class PhoneCall:
         self._read = 0
         self._last_speech = 0.0
         self._speech_since_read = False
+        self._speech = bytearray()
+        self._spoken = asyncio.Event()
+        self._spoken.set()
 
     def __repr__(self) -> str:
         return f"<PhoneCall {self.channel} {'ended' if self.ended.is_set() else 'up'}>"
@@ -100,6 +109,29 @@ class PhoneCall:
                 {"Action": "PlayDTMF", "Channel": self.channel, "Digit": key, "Duration": "120"}
             )
             await asyncio.sleep(gap)
+
+    async def say(self, text: str, *, wait: bool = True) -> None:
+        """Speak ``text`` into the call (synthesised offline, like the app's own speech).
+
+        Returns once it has been said (``wait=False``: at once, while it is being said).
+        """
+        if self.ended.is_set():
+            raise HangupException("the call has ended")
+        pcm = await asyncio.to_thread(_synthesise, text)
+        self._speech += pcm + bytes(_FRAME * 10)  # and a breath of silence
+        self._spoken.clear()
+        if wait:
+            await self.wait_said()
+
+    async def wait_said(self) -> None:
+        """Wait until everything ``say`` queued has been spoken (or the call ended)."""
+        ended = asyncio.ensure_future(self.ended.wait())
+        spoken = asyncio.ensure_future(self._spoken.wait())
+        try:
+            await asyncio.wait({ended, spoken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            spoken.cancel()
 
     async def hear(
         self,
@@ -366,7 +398,7 @@ class VirtualPhone(AsyncResource):
                 for frame in parser.feed(data):
                     if frame.kind == KIND_UUID:
                         call = self._calls.get(frame.uuid)
-                        pacer = asyncio.create_task(_send_silence(writer))
+                        pacer = asyncio.create_task(_microphone(writer, call))
                     elif frame.kind == KIND_AUDIO and call is not None:
                         call._on_audio(frame.payload, loop.time())
                     elif frame.kind == KIND_DTMF and call is not None:
@@ -455,3 +487,14 @@ class VirtualPhone(AsyncResource):
         await self._stt.close()
         if self._ari is not None:
             await self._ari.close()
+
+
+def _synthesise(text: str) -> bytes:
+    """``text`` as 8 kHz 16-bit mono PCM, from the configured speech engine."""
+    from asteramisk.media.tts import get_engine
+
+    audio = get_engine().synthesize(text)
+    pcm = audio.pcm
+    if audio.rate != 8000:
+        pcm, _ = audioop.ratecv(pcm, 2, 1, audio.rate, 8000, None)
+    return pcm

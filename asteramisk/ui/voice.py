@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from asteramisk.asterisk.control import ALL_KEYS, CallControl
 from asteramisk.config import config
 from asteramisk.exceptions import ConfigurationError, HangupException
+from asteramisk.media.audio_server import AudioStream
+from asteramisk.media.stt import get_stt_engine
 from asteramisk.media.tts import TTSCache, get_engine
 from asteramisk.ui.base import UI
 
@@ -53,7 +56,10 @@ class VoiceUI(UI):
         )
         self.control = control
         self._pending_keys = ""
+        self._stream: AudioStream | None = None
         self.transcript: list[tuple[str, str]] = []
+        self.barge_in = True
+        """Whether the caller speaking stops what the app says (once the app listens)."""
 
     # -- speech and sound ----------------------------------------------------------------
 
@@ -64,7 +70,9 @@ class VoiceUI(UI):
     async def _play_interruptible(self, sound: str) -> None:
         if self._pending_keys:
             return  # the caller already answered: do not make them listen
-        key = await self.control.play(sound, ALL_KEYS)
+        stream = self._stream
+        interrupt = stream.speaking if stream is not None and self.barge_in else None
+        key = await self.control.play(sound, ALL_KEYS, interrupt)
         if key:
             self._pending_keys += key
 
@@ -139,12 +147,78 @@ class VoiceUI(UI):
         self.transcript.append(("gather", keys))
         return keys
 
-    async def prompt(self, text: str, *, timeout: float = 30.0) -> str:
-        """Ask ``text`` and return the keys the caller types, ended by '#'.
+    async def prompt(
+        self,
+        text: str,
+        *,
+        timeout: float = 8.0,
+        phrases: Sequence[str] | None = None,
+        retries: int = 2,
+    ) -> str:
+        """Ask ``text`` and return what the caller answers, as text.
 
-        (Answers by voice come with speech recognition, which is not in this version.)
+        The caller answers by voice: the app listens until they stop talking (voice activity
+        detection) and transcribes it with ``STT_ENGINE``; ``phrases`` lists what may be said,
+        when known, which makes recognition exact. No answer within ``timeout`` seconds asks
+        again, ``retries`` times, then returns ''. Keys typed instead (ended by '#') are an
+        answer too. Over AGI, which cannot stream the caller's audio, the answer is the keys.
         """
-        return await self.gather(text, num_digits=64, timeout=timeout, finish_on_key="#")
+        self._check_open()
+        if not self.control.can_listen:
+            return await self.gather(text, num_digits=64, timeout=timeout, finish_on_key="#")
+        stream = await self._listening()
+        for _attempt in range(retries + 1):
+            stream.clear()
+            if text:
+                await self.say(text)
+            answer = await self._speech_or_keys(stream, timeout, phrases)
+            if answer:
+                self.transcript.append(("prompt", answer))
+                return answer
+        return ""
+
+    async def listen(self, *, timeout: float = 8.0, phrases: Sequence[str] | None = None) -> str:
+        """What the caller says next, as text ('' if nothing within ``timeout`` seconds)."""
+        self._check_open()
+        stream = await self._listening()
+        return await self._transcribe(await stream.utterance(timeout), phrases)
+
+    async def _listening(self) -> AudioStream:
+        if self._stream is None or self._stream.closed.is_set():
+            self._stream = await self.control.listen()
+        return self._stream
+
+    async def _transcribe(self, audio: bytes | None, phrases: Sequence[str] | None) -> str:
+        if audio is None:
+            if self._stream is not None and self._stream.closed.is_set():
+                self.hung_up = True
+                raise HangupException("the caller hung up")
+            return ""
+        text = await get_stt_engine().transcribe(audio, list(phrases) if phrases else None)
+        self.transcript.append(("heard", text))
+        return text
+
+    async def _speech_or_keys(
+        self, stream: AudioStream, timeout: float, phrases: Sequence[str] | None
+    ) -> str:
+        """The caller's answer: words, or keys ended by '#' (whichever comes first)."""
+        if self._pending_keys:
+            return await self.gather(num_digits=64, timeout=timeout, finish_on_key="#")
+        speech = asyncio.ensure_future(stream.utterance(timeout))
+        key = asyncio.ensure_future(self.control.wait_digit(timeout))
+        try:
+            done, _ = await asyncio.wait({speech, key}, return_when=asyncio.FIRST_COMPLETED)
+            pressed = key.result() if key in done else None
+            if pressed:
+                self._pending_keys += pressed
+                speech.cancel()
+                return await self.gather(num_digits=64, timeout=timeout, finish_on_key="#")
+            audio = await speech  # speech came, or the keys timed out while it may be coming
+        finally:
+            for task in (speech, key):
+                if not task.done():
+                    task.cancel()
+        return await self._transcribe(audio, phrases)
 
     async def send_dtmf(self, digits: str) -> None:
         """Send DTMF ``digits`` to the caller."""

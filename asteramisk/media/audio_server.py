@@ -1,0 +1,277 @@
+"""The AudioSocket server: calls' audio streamed to this process in real time.
+
+Asterisk connects to it (ARI ``externalMedia`` with ``encapsulation=audiosocket``, or the
+``AudioSocket`` application) and sends the call's UUID first. A stream is expected by that UUID
+(:meth:`AudioSocketServer.expect`) before Asterisk is asked to connect; a connection with any
+other UUID, or none within ``HELLO_TIMEOUT`` seconds, is closed at once and never delays a
+real call. Each stream runs voice activity detection on what it hears and paces what it sends
+at real time in 20 ms frames (silence when there is nothing to say); ``flush()`` drops what is
+queued at once (barge-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from asteramisk.lifecycle import AsyncResource
+from asteramisk.media.audiosocket import (
+    KIND_AUDIO,
+    KIND_DTMF,
+    KIND_ERROR,
+    KIND_HANGUP,
+    KIND_UUID,
+    AudioSocketParser,
+    encode_frame,
+)
+from asteramisk.media.vad import FRAME_BYTES, VoiceActivityDetector, VoiceEvent
+
+__all__ = ["AudioSocketServer", "AudioStream", "shared_audio_server"]
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 2.0
+_SILENCE = bytes(FRAME_BYTES)
+
+
+class AudioStream:
+    """One call's audio: voice events from what the caller says, and audio to send back."""
+
+    def __init__(self, stream_id: str) -> None:
+        self.id = stream_id
+        self.connected = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.vad = VoiceActivityDetector()
+        self.events: asyncio.Queue[VoiceEvent] = asyncio.Queue()
+        self.speaking = asyncio.Event()
+        """Set while the caller speaks."""
+        self.keys = ""
+        self.frames_received = 0
+        self.late_frames = 0
+        """Frames the pacer sent more than one frame late (the loop was too busy)."""
+        self._outgoing = bytearray()
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    def __repr__(self) -> str:
+        return f"<AudioStream {self.id} frames={self.frames_received}>"
+
+    # -- what the caller says ------------------------------------------------------------
+
+    def on_audio(self, pcm: bytes) -> None:
+        for start in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
+            self.frames_received += 1
+            event = self.vad.feed(pcm[start : start + FRAME_BYTES])
+            if event is not None:
+                self._emit(event)
+
+    def _emit(self, event: VoiceEvent) -> None:
+        if event.kind == "start":
+            self.speaking.set()
+        else:
+            self.speaking.clear()
+        self.events.put_nowait(event)
+
+    def on_close(self) -> None:
+        event = self.vad.finish()
+        if event is not None:
+            self._emit(event)
+        self.closed.set()
+        self._drained.set()
+
+    def clear(self) -> None:
+        """Forget the voice events so far (before listening for a new answer)."""
+        while not self.events.empty():
+            self.events.get_nowait()
+
+    async def utterance(self, timeout: float, *, max_seconds: float = 30.0) -> bytes | None:
+        """The next thing the caller says, once they stop (None if they say nothing within
+        ``timeout`` seconds, or the call ends)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        started = False
+        while True:
+            remaining = deadline - loop.time()
+            if not started and remaining <= 0:
+                return None
+            wait = remaining if not started else max_seconds
+            getter = asyncio.ensure_future(self.events.get())
+            closed = asyncio.ensure_future(self.closed.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {getter, closed}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                closed.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if getter in done:
+                event = getter.result()
+                if event.kind == "start":
+                    started = True
+                    continue
+                return event.audio
+            if closed in done and self.events.empty():
+                return None
+            if not done:
+                return None
+
+    # -- what we send ----------------------------------------------------------------------
+
+    def send(self, pcm: bytes) -> None:
+        """Queue 8 kHz 16-bit audio to play to the call, paced at real time."""
+        self._outgoing += pcm
+        if self._outgoing:
+            self._drained.clear()
+
+    def flush(self) -> None:
+        """Drop everything queued, at once (the caller interrupted)."""
+        self._outgoing.clear()
+        self._drained.set()
+
+    async def drained(self) -> None:
+        """Wait until everything queued has been sent."""
+        await self._drained.wait()
+
+    def next_frame(self) -> bytes:
+        if not self._outgoing:
+            self._drained.set()
+            return _SILENCE
+        frame = bytes(self._outgoing[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
+        del self._outgoing[:FRAME_BYTES]
+        if not self._outgoing:
+            self._drained.set()
+        return frame
+
+
+class AudioSocketServer(AsyncResource):
+    """Accepts Asterisk's AudioSocket connections for expected streams (see the module)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._expected: dict[str, AudioStream] = {}
+        self._connections: set[asyncio.Task[Any]] = set()
+        self.refused = 0
+
+    def __repr__(self) -> str:
+        return f"<AudioSocketServer {self.host}:{self.port} streams={len(self._expected)}>"
+
+    @property
+    def address(self) -> str:
+        """``host:port``, as Asterisk dials it."""
+        return f"{self.host}:{self.port}"
+
+    async def _open(self) -> None:
+        await self.start()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._on_connection, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def expect(self, stream_id: str) -> AudioStream:
+        """The stream Asterisk will open with ``stream_id`` (a UUID, lower case)."""
+        stream = AudioStream(stream_id)
+        self._expected[stream_id] = stream
+        return stream
+
+    def forget(self, stream_id: str) -> None:
+        self._expected.pop(stream_id, None)
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        parser = AudioSocketParser()
+        stream: AudioStream | None = None
+        pacer: asyncio.Task[None] | None = None
+        try:
+            stream, pending = await asyncio.wait_for(self._hello(reader, parser), HELLO_TIMEOUT)
+            if stream is None:
+                self.refused += 1
+                return
+            stream.connected.set()
+            pacer = asyncio.create_task(_pace(stream, writer))
+            frames = pending
+            while True:
+                for frame in frames:
+                    if frame.kind == KIND_AUDIO:
+                        stream.on_audio(frame.payload)
+                    elif frame.kind == KIND_DTMF:
+                        stream.keys += frame.payload.decode("ascii", "replace")
+                    elif frame.kind in (KIND_HANGUP, KIND_ERROR):
+                        return
+                data = await reader.read(65536)
+                if not data:
+                    return
+                frames = parser.feed(data)
+        except (TimeoutError, ConnectionError, ValueError):
+            self.refused += stream is None
+        finally:
+            if pacer is not None:
+                pacer.cancel()
+            if stream is not None:
+                stream.on_close()
+                self.forget(stream.id)
+            writer.close()
+            self._connections.discard(task)
+
+    async def _hello(
+        self, reader: asyncio.StreamReader, parser: AudioSocketParser
+    ) -> tuple[AudioStream | None, list[Any]]:
+        while True:
+            data = await reader.read(4096)
+            if not data:
+                return None, []
+            frames = parser.feed(data)
+            if frames:
+                first = frames[0]
+                if first.kind != KIND_UUID or len(first.payload) != 16:
+                    return None, []
+                return self._expected.get(first.uuid), frames[1:]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+
+
+async def _pace(stream: AudioStream, writer: asyncio.StreamWriter) -> None:
+    """Send the stream's audio (or silence) every 20 ms, on an absolute clock."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    sent = 0
+    with contextlib.suppress(ConnectionError):
+        while not writer.is_closing():
+            writer.write(encode_frame(KIND_AUDIO, stream.next_frame()))
+            sent += 1
+            delay = start + sent * 0.02 - loop.time()
+            if delay < -0.02:
+                stream.late_frames += 1
+            await asyncio.sleep(max(0.0, delay))
+
+
+_servers: dict[int, AudioSocketServer] = {}
+
+
+async def shared_audio_server(host: str) -> AudioSocketServer:
+    """The AudioSocket server of this event loop (started on first use, on ``host``)."""
+    loop = asyncio.get_running_loop()
+    server = _servers.get(id(loop))
+    if (
+        server is None
+        or server._server is None
+        or server._server.get_loop() is not loop
+        or not server._server.is_serving()
+    ):
+        server = AudioSocketServer(host)
+        await server.start()
+        _servers[id(loop)] = server
+    return server

@@ -1,0 +1,173 @@
+"""Voice activity detection, the AudioSocket server, and the OpenAI transcriber's boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import uuid
+
+import httpx2 as httpx
+import pytest
+from openai import AsyncOpenAI
+
+from asteramisk.media.audio_server import AudioSocketServer
+from asteramisk.media.audiosocket import (
+    KIND_AUDIO,
+    KIND_HANGUP,
+    KIND_UUID,
+    AudioSocketParser,
+    encode_frame,
+)
+from asteramisk.media.stt import OpenAITranscriber
+from asteramisk.media.vad import FRAME_BYTES, VoiceActivityDetector
+
+SILENCE = bytes(FRAME_BYTES)
+
+
+def tone(ms: int, amplitude: int = 6000) -> bytes:
+    samples = ms * 8
+    return b"".join(
+        struct.pack("<h", int(amplitude * math.sin(2 * math.pi * 440 * n / 8000)))
+        for n in range(samples)
+    )
+
+
+def frames(pcm: bytes) -> list[bytes]:
+    return [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
+
+
+def test_vad_finds_an_utterance_and_keeps_its_first_syllable() -> None:
+    vad = VoiceActivityDetector(end_ms=400, pre_ms=100)
+    events = []
+    for frame in frames(SILENCE * 25 + tone(600) + SILENCE * 30):
+        event = vad.feed(frame)
+        if event is not None:
+            events.append(event)
+    assert [e.kind for e in events] == ["start", "end"]
+    # the whole tone, with 100 ms before it and the 400 ms of silence that ended it
+    assert len(events[1].audio) >= len(tone(600))
+    assert len(events[1].audio) <= len(tone(600)) + 600 * 16
+
+
+def test_vad_ignores_a_click_and_steady_noise() -> None:
+    vad = VoiceActivityDetector()
+    noise = tone(20, 200)  # below min_rms
+    events = [vad.feed(f) for f in frames(noise * 100 + tone(20) + noise * 50)]
+    assert all(e is None for e in events)
+
+
+def test_vad_short_pause_does_not_end_speech() -> None:
+    vad = VoiceActivityDetector(end_ms=700)
+    pcm = tone(400) + SILENCE * 15 + tone(400) + SILENCE * 40  # 300 ms pause inside
+    kinds = [e.kind for f in frames(pcm) if (e := vad.feed(f)) is not None]
+    assert kinds == ["start", "end"]
+
+
+async def connect(server: AudioSocketServer, stream_id: str | None) -> asyncio.StreamWriter:
+    _, writer = await asyncio.open_connection(server.host, server.port)
+    if stream_id is not None:
+        writer.write(encode_frame(KIND_UUID, uuid.UUID(stream_id).bytes))
+    return writer
+
+
+async def test_server_delivers_an_expected_streams_speech_split_anywhere() -> None:
+    async with AudioSocketServer() as server:
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        _, writer = await asyncio.open_connection(server.host, server.port)
+        data = encode_frame(KIND_UUID, uuid.UUID(stream_id).bytes)
+        for frame in frames(SILENCE * 10 + tone(500) + SILENCE * 50):
+            data += encode_frame(KIND_AUDIO, frame)
+        data += encode_frame(KIND_HANGUP)
+        for i in range(0, len(data), 7):  # split across reads at odd places
+            writer.write(data[i : i + 7])
+        await writer.drain()
+        audio = await stream.utterance(timeout=5)
+        assert audio is not None and len(audio) >= len(tone(500))
+        await asyncio.wait_for(stream.closed.wait(), 5)
+        writer.close()
+
+
+async def test_stray_connections_are_closed_and_do_not_delay_a_real_call() -> None:
+    async with AudioSocketServer() as server:
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        silent = await connect(server, None)  # says nothing at all
+        stranger = await connect(server, str(uuid.uuid4()))  # unknown call
+        garbage_reader, garbage = await asyncio.open_connection(server.host, server.port)
+        garbage.write(b"GET / HTTP/1.1\r\n\r\n")
+        real = await connect(server, stream_id)
+        await asyncio.wait_for(stream.connected.wait(), 1)  # at once, not after the others
+        assert await asyncio.wait_for(garbage_reader.read(), 3) == b""  # closed by the server
+        for writer in (silent, stranger, garbage, real):
+            writer.close()
+        await asyncio.sleep(2.5)
+        assert server.refused >= 2
+
+
+async def test_outgoing_audio_is_paced_and_flush_drops_it() -> None:
+    async with AudioSocketServer() as server:
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        reader, writer = await connect_reader(server, stream_id)
+        await asyncio.wait_for(stream.connected.wait(), 1)
+        stream.send(tone(1000))  # 50 frames
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        parser = AudioSocketParser()
+        loud = 0
+        while loop.time() - started < 0.5:
+            for frame in parser.feed(await reader.read(4096)):
+                loud += frame.kind == KIND_AUDIO and frame.payload != SILENCE
+        assert 20 <= loud <= 30  # about 25 frames in 0.5 s: real time, not all at once
+        stream.flush()
+        await asyncio.wait_for(stream.drained(), 0.1)
+        writer.close()
+
+
+async def connect_reader(
+    server: AudioSocketServer, stream_id: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(encode_frame(KIND_UUID, uuid.UUID(stream_id).bytes))
+    return reader, writer
+
+
+async def test_openai_transcriber_sends_wav_and_phrases_and_returns_the_text() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"text": " Cancel my order. "})
+
+    client = AsyncOpenAI(
+        api_key="sk-test-placeholder",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        max_retries=0,
+    )
+    stt = OpenAITranscriber(client, model="gpt-4o-mini-transcribe")
+    assert await stt.transcribe(tone(300), ["cancel my order"]) == "Cancel my order."
+    request = seen[0]
+    assert request.url.path.endswith("/audio/transcriptions")
+    body = request.content
+    assert b"RIFF" in body and b"WAVE" in body  # the audio went as a WAV file
+    assert b"gpt-4o-mini-transcribe" in body and b"cancel my order" in body
+    assert await stt.transcribe(b"") == ""  # nothing to send: no request
+    assert len(seen) == 1
+
+
+async def test_openai_transcriber_error_surfaces() -> None:
+    client = AsyncOpenAI(
+        api_key="sk-test-placeholder",
+        http_client=httpx.AsyncClient(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(401, json={"error": {"message": "bad key"}})
+            )
+        ),
+        max_retries=0,
+    )
+    from openai import AuthenticationError
+
+    with pytest.raises(AuthenticationError):
+        await OpenAITranscriber(client).transcribe(tone(300))
