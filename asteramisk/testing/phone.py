@@ -61,6 +61,8 @@ async def _microphone(writer: asyncio.StreamWriter, call: PhoneCall | None) -> N
         while not writer.is_closing():
             frame = silence
             if call is not None and call._speech:
+                if not call.speaking_since:
+                    call.speaking_since = loop.time()
                 frame = bytes(call._speech[:_FRAME]).ljust(_FRAME, b"\0")
                 del call._speech[:_FRAME]
                 if not call._speech:
@@ -88,6 +90,8 @@ class PhoneCall:
         self._speech = bytearray()
         self._spoken = asyncio.Event()
         self._spoken.set()
+        self.speaking_since = 0.0
+        """When (event loop time) the phone began to say what ``say`` queued last."""
 
     def __repr__(self) -> str:
         return f"<PhoneCall {self.channel} {'ended' if self.ended.is_set() else 'up'}>"
@@ -110,6 +114,11 @@ class PhoneCall:
             )
             await asyncio.sleep(gap)
 
+    @property
+    def last_speech_at(self) -> float:
+        """When (event loop time) the phone last heard the app speak."""
+        return self._last_speech
+
     async def say(self, text: str, *, wait: bool = True) -> None:
         """Speak ``text`` into the call (synthesised offline, like the app's own speech).
 
@@ -118,8 +127,9 @@ class PhoneCall:
         if self.ended.is_set():
             raise HangupException("the call has ended")
         pcm = await asyncio.to_thread(_synthesise, text)
-        self._speech += pcm + bytes(_FRAME * 10)  # and a breath of silence
+        self.speaking_since = 0.0
         self._spoken.clear()
+        self._speech += pcm + bytes(_FRAME * 10)  # and a breath of silence
         if wait:
             await self.wait_said()
 

@@ -15,9 +15,14 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from asteramisk.exceptions import HangupException
+
+if TYPE_CHECKING:
+    from agents import Agent, RunConfig
+
+    from asteramisk.agent.tools import AgentSession
 
 __all__ = ["UI"]
 
@@ -176,8 +181,41 @@ class UI(ABC):
             with contextlib.suppress(HangupException):
                 await self.hangup()
 
-    async def connect_openai_agent(self, agent: Any, **options: Any) -> Any:
-        """Hand the conversation to an OpenAI agent (openai-agents). Not yet available."""
-        raise NotImplementedError(
-            "connect_openai_agent is not implemented yet in this version of Asteramisk."
+    async def connect_openai_agent(
+        self,
+        agent: Agent[Any],
+        *,
+        context: Any = None,
+        greeting: str | None = None,
+        max_turns: int = 10,
+        run_config: RunConfig | None = None,
+        phrases: Sequence[str] | None = None,
+        idle_timeout: float = 10.0,
+        mode: str = "cascade",
+    ) -> AgentSession:
+        """Hand the conversation to an OpenAI agent (the Agents SDK) until it ends.
+
+        After calling this method, the conversation is controlled by the agent: on a text
+        conversation it answers each message; on a call it listens to the caller, answers
+        by voice sentence by sentence, and stops when the caller interrupts. ``context`` is
+        the run context your tools receive; ``greeting`` is said first; ``max_turns`` bounds
+        the model calls of one reply; ``phrases`` (calls) what the caller may say, for exact
+        offline recognition; ``idle_timeout`` seconds of silence ask "Are you still there?",
+        twice ends the call. Give the agent :mod:`asteramisk.agent.tools` to let it end or
+        transfer the conversation, or send keys. Returns the
+        :class:`~asteramisk.agent.tools.AgentSession` with the transcript, once either side
+        has ended the conversation.
+        """
+        from asteramisk.agent.conversation import connect_agent
+
+        return await connect_agent(
+            self,
+            agent,
+            context=context,
+            greeting=greeting,
+            max_turns=max_turns,
+            run_config=run_config,
+            phrases=phrases,
+            idle_timeout=idle_timeout,
+            mode=mode,
         )

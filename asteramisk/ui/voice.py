@@ -70,9 +70,7 @@ class VoiceUI(UI):
     async def _play_interruptible(self, sound: str) -> None:
         if self._pending_keys:
             return  # the caller already answered: do not make them listen
-        stream = self._stream
-        interrupt = stream.speaking if stream is not None and self.barge_in else None
-        key = await self.control.play(sound, ALL_KEYS, interrupt)
+        key = await self.control.play(sound, ALL_KEYS, self._stream_speaking())
         if key:
             self._pending_keys += key
 
@@ -182,6 +180,11 @@ class VoiceUI(UI):
         self._check_open()
         stream = await self._listening()
         return await self._transcribe(await stream.utterance(timeout), phrases)
+
+    def _stream_speaking(self) -> asyncio.Event | None:
+        """Set while the caller speaks, once the app listens (for barge-in)."""
+        stream = self._stream
+        return stream.speaking if stream is not None and self.barge_in else None
 
     async def _listening(self) -> AudioStream:
         if self._stream is None or self._stream.closed.is_set():

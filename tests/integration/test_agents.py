@@ -1,0 +1,161 @@
+"""connect_openai_agent on texts and calls, with a scripted model standing in for OpenAI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from agents import Agent, RunConfig, function_tool
+from agents.testing import ScriptedModel, assistant_message, function_call
+
+from asteramisk.agent import AgentSession, end_conversation
+from asteramisk.server import Server
+from asteramisk.testing import SandboxSettings
+from asteramisk.testing.phone import VirtualPhone
+from asteramisk.ui import TextUI, VoiceUI
+
+NO_TRACING = RunConfig(tracing_disabled=True)
+CALLER_PHRASES = ["book a table for friday", "no thanks goodbye", "wait stop"]
+
+
+@pytest.fixture
+async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
+    async with Server(port=0) as server:
+        yield server
+
+
+def booking_agent(model: ScriptedModel, booked: list[str]) -> Agent[Any]:
+    @function_tool
+    def book_table(day: str) -> str:
+        """Book a table.
+
+        Args:
+            day: the day of the booking.
+        """
+        booked.append(day)
+        return f"Booked for {day}."
+
+    return Agent(
+        name="Front desk",
+        instructions="Book tables.",
+        model=model,
+        tools=[book_table, end_conversation],
+    )
+
+
+async def test_text_conversation_with_an_agent_that_calls_a_tool(server: Server) -> None:
+    booked: list[str] = []
+    model = ScriptedModel(
+        [
+            [function_call("book_table", {"day": "Friday"}, call_id="c1")],
+            [assistant_message("Your table is booked for Friday.")],
+            [function_call("end_conversation", {}, call_id="c2")],
+            [assistant_message("Goodbye!")],
+        ]
+    )
+    sessions: asyncio.Queue[AgentSession] = asyncio.Queue()
+
+    async def handler(ui: TextUI) -> None:
+        sessions.put_nowait(
+            await ui.connect_openai_agent(booking_agent(model, booked), run_config=NO_TRACING)
+        )
+
+    await server.register_extension("3100", text_handler=handler)
+    async with VirtualPhone("5550140") as phone:
+        await phone.send_text("3100", "A table for Friday, please")
+        assert await phone.receive_text() == "Your table is booked for Friday."
+        assert booked == ["Friday"]
+        await phone.send_text("3100", "Thanks, bye")
+        assert await phone.receive_text() == "Goodbye!"
+        session = await asyncio.wait_for(sessions.get(), 10)
+    assert session.ended_by == "agent"
+    assert session.transcript == [
+        ("user", "A table for Friday, please"),
+        ("agent", "Your table is booked for Friday."),
+        ("user", "Thanks, bye"),
+        ("agent", "Goodbye!"),
+    ]
+    # the second model call saw the whole conversation so far
+    second_turn = model.calls[2].input
+    assert "A table for Friday, please" in str(second_turn) and "Thanks, bye" in str(second_turn)
+    assert model.remaining_steps == 0
+
+
+async def test_call_with_a_cascaded_agent(server: Server) -> None:
+    booked: list[str] = []
+    model = ScriptedModel(
+        [
+            [function_call("book_table", {"day": "Friday"}, call_id="c1")],
+            [assistant_message("Your table is booked. See you on Friday.")],
+            [function_call("end_conversation", {}, call_id="c2")],
+            [assistant_message("Goodbye.")],
+        ]
+    )
+    sessions: asyncio.Queue[AgentSession] = asyncio.Queue()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        sessions.put_nowait(
+            await ui.connect_openai_agent(
+                booking_agent(model, booked),
+                greeting="Hello, how can I help?",
+                phrases=CALLER_PHRASES,
+                run_config=NO_TRACING,
+            )
+        )
+
+    await server.register_extension("3101", call_handler=handler)
+    heard = ["hello how can i help", "your table is booked", "see you on friday", "goodbye"]
+    async with VirtualPhone("5550141", vocabulary=heard) as phone:
+        call = await phone.call("3101")
+        assert await call.hear(timeout=10) == "hello how can i help"
+        await call.say("book a table for friday")
+        assert await call.hear(timeout=15) == "your table is booked see you on friday"
+        assert booked == ["Friday"]  # the tool ran
+        assert "book a table for friday" in str(model.calls[0].input)  # what the caller said
+        await call.say("no thanks goodbye")
+        assert await call.hear(timeout=15) == "goodbye"
+        await call.wait_hangup(10)  # the agent ended the call
+        session = await asyncio.wait_for(sessions.get(), 10)
+    assert session.ended_by == "agent"
+    assert session.transcript[1] == ("user", "book a table for friday")
+    assert [t.keys() >= {"stt", "first_text", "first_audio"} for t in session.turns] == [True] * 2
+
+
+async def test_caller_interrupts_a_long_reply(server: Server) -> None:
+    long_reply = " ".join(f"Here is option number {n} of our many menus." for n in range(1, 12))
+    model = ScriptedModel(
+        [
+            [assistant_message(long_reply)],
+            [function_call("end_conversation", {}, call_id="c1")],
+            [assistant_message("Stopping now.")],
+        ]
+    )
+    sessions: asyncio.Queue[AgentSession] = asyncio.Queue()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        agent = Agent(name="Talker", model=model, tools=[end_conversation])
+        sessions.put_nowait(
+            await ui.connect_openai_agent(agent, phrases=CALLER_PHRASES, run_config=NO_TRACING)
+        )
+
+    await server.register_extension("3102", call_handler=handler)
+    async with VirtualPhone("5550142", vocabulary=["here is option number"]) as phone:
+        call = await phone.call("3102")
+        await asyncio.sleep(0.5)
+        await call.say("book a table for friday")
+        await call.wait_for_speech(timeout=15)  # the long reply has started
+        await asyncio.sleep(2)
+        await call.say("wait stop", wait=False)
+        await asyncio.sleep(1.5)
+        # the app's audio stopped shortly after the phone began to speak
+        stopped_after = call.last_speech_at - call.speaking_since
+        assert stopped_after < 0.3, f"playback went on {stopped_after:.2f} s"
+        await call.wait_hangup(15)
+        session = await asyncio.wait_for(sessions.get(), 10)
+    said = [text for who, text in session.transcript if who == "agent"]
+    assert said[0].startswith("Here is option number 1") and "number 11" not in said[0]
+    assert ("user", "wait stop") in session.transcript
