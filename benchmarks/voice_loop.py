@@ -1,0 +1,174 @@
+"""The voice loop of a cascaded agent on the sandbox, and AudioSocket pacing capacity.
+
+    python benchmarks/voice_loop.py [--turns 5] [--streams 50,100,200,400]
+
+1. Delay of a reply: a VirtualPhone speaks to a call whose handler runs
+   ``connect_openai_agent`` with a scripted model (no network) and the offline engines
+   (pocketsphinx, piper). From the end of the caller's speech to the first audio of the reply at
+   the phone, split into: the end-of-speech wait of voice activity detection (its ``end_ms``),
+   speech recognition, the agent (scripted: the SDK's own overhead), speech synthesis of the
+   first sentence, and the rest, which is the library's own share plus Asterisk's playback
+   start and the trip back.
+2. Pacing: N AudioSocket streams connected to one AudioSocketServer of this process, fed 20 ms
+   frames (speech-like bursts) by another process; for 5 s each stream runs voice activity
+   detection and sends audio back at real time. Reported: frames sent more than one frame late.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import statistics
+import struct
+import sys
+import time
+import uuid
+from typing import Any
+
+from agents import Agent, RunConfig
+from agents.testing import ScriptedModel, assistant_message
+
+from asteramisk.media.audio_server import AudioSocketServer
+from asteramisk.server import Server
+from asteramisk.testing import Sandbox
+from asteramisk.testing.phone import VirtualPhone
+from asteramisk.ui import VoiceUI
+
+CALLER = "book a table for friday"
+
+
+async def voice_turns(turns: int) -> list[dict[str, float]]:
+    replies = [[assistant_message(f"Reply number {n}. Anything else?")] for n in range(turns)]
+    model = ScriptedModel(replies)
+    rows: list[dict[str, float]] = []
+    sessions: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        agent = Agent(name="Bench", model=model)
+        sessions.put_nowait(
+            await ui.connect_openai_agent(
+                agent, phrases=[CALLER], run_config=RunConfig(tracing_disabled=True)
+            )
+        )
+
+    async with Server(port=0) as server, VirtualPhone("5550190") as phone:
+        await server.register_extension("7100", call_handler=handler)
+        call = await phone.call("7100")
+        await asyncio.sleep(1)
+        loop = asyncio.get_running_loop()
+        for _ in range(turns):
+            call._speech_since_read = False
+            await call.say(CALLER)
+            done = loop.time() - 0.2  # say() appends 200 ms of silence after the words
+            await call.wait_for_speech(timeout=15)
+            heard = call._last_speech
+            rows.append({"phone": heard - done})
+            await asyncio.sleep(3)  # the reply plays out
+            call._audio.clear()
+            call._read = 0
+        await call.hangup()
+        session = await asyncio.wait_for(sessions.get(), 10)
+    vad_wait = 0.7  # VoiceActivityDetector end_ms
+    for row, turn in zip(rows, session.turns, strict=False):
+        row["vad"] = vad_wait
+        row["stt"] = turn["stt"]
+        row["agent"] = turn["first_text"] - turn["stt"]
+        row["tts"] = turn["first_audio"] - turn["first_text"]
+        row["rest"] = row["phone"] - vad_wait - turn["first_audio"]
+    return rows
+
+
+FEEDER = r"""
+import asyncio, math, struct, sys, uuid
+ids = sys.argv[2:]
+port = int(sys.argv[1])
+tone = b"".join(struct.pack("<h", int(5000 * math.sin(2 * math.pi * 300 * n / 8000)))
+                for n in range(160))
+silence = bytes(320)
+def frame(kind, payload): return bytes([kind]) + len(payload).to_bytes(2, "big") + payload
+async def main():
+    writers = []
+    for stream_id in ids:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(frame(1, uuid.UUID(stream_id).bytes))
+        writers.append((reader, writer))
+    async def drain(reader):
+        while await reader.read(65536):
+            pass
+    tasks = [asyncio.ensure_future(drain(r)) for r, _ in writers]
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for n in range(250):  # 5 s
+        audio = tone if (n // 25) % 2 == 0 else silence  # 0.5 s bursts
+        for _, writer in writers:
+            writer.write(frame(0x10, audio))
+        await asyncio.sleep(max(0, start + (n + 1) * 0.02 - loop.time()))
+    for _, writer in writers:
+        writer.write(frame(0, b""))
+        writer.close()
+    for task in tasks:
+        task.cancel()
+asyncio.run(main())
+"""
+
+
+async def pacing(streams: int) -> dict[str, float]:
+    async with AudioSocketServer() as server:
+        ids = [str(uuid.uuid4()) for _ in range(streams)]
+        handles = [server.expect(i) for i in ids]
+        speech = bytes(
+            b"".join(
+                struct.pack("<h", int(3000 * math.sin(2 * math.pi * 500 * n / 8000)))
+                for n in range(8000 * 6)
+            )
+        )
+        feeder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FEEDER, str(server.port), *ids
+        )
+        await asyncio.gather(*(h.connected.wait() for h in handles))
+        for handle in handles:
+            handle.send(speech)
+        cpu = time.process_time()
+        await feeder.wait()
+        cpu = time.process_time() - cpu
+        await asyncio.sleep(0.2)
+        sent = sum(h.frames_received for h in handles)
+        late = sum(h.late_frames for h in handles)
+        return {
+            "streams": streams,
+            "frames_in": sent,
+            "late": late,
+            "late_pct": 100 * late / max(1, streams * 250),
+            "cpu": cpu / 5,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--streams", default="50,100,200,400")
+    args = parser.parse_args()
+    Sandbox().up().apply()
+    rows = asyncio.run(voice_turns(args.turns))
+    print("| turn | caller stops -> reply heard | VAD end wait | STT | agent | TTS | rest |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    keys = ["phone", "vad", "stt", "agent", "tts", "rest"]
+    for n, row in enumerate(rows, 1):
+        print(f"| {n} | " + " | ".join(f"{row[k] * 1000:.0f} ms" for k in keys) + " |")
+    medians = {k: statistics.median(r[k] for r in rows) for k in keys}
+    print("| median | " + " | ".join(f"{medians[k] * 1000:.0f} ms" for k in keys) + " |")
+    print()
+    print("| streams | frames received | frames sent > 20 ms late | CPU (share of one core) |")
+    print("| ---: | ---: | ---: | ---: |")
+    for streams in (int(s) for s in args.streams.split(",")):
+        r = asyncio.run(pacing(streams))
+        print(
+            f"| {streams} | {r['frames_in']:.0f} | {r['late']:.0f} ({r['late_pct']:.2f} %) "
+            f"| {r['cpu'] * 100:.0f} % |"
+        )
+
+
+if __name__ == "__main__":
+    main()
