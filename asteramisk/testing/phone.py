@@ -92,6 +92,8 @@ class PhoneCall:
         self._spoken.set()
         self.speaking_since = 0.0
         """When (event loop time) the phone began to say what ``say`` queued last."""
+        self.heard_at: list[float] = []
+        """When (event loop time) each piece of audio louder than silence arrived."""
 
     def __repr__(self) -> str:
         return f"<PhoneCall {self.channel} {'ended' if self.ended.is_set() else 'up'}>"
@@ -102,6 +104,7 @@ class PhoneCall:
             if audioop.rms(pcm[start : start + _FRAME], 2) > _SPEECH_RMS:
                 self._last_speech = now
                 self._speech_since_read = True
+                self.heard_at.append(now)
                 break
 
     async def press(self, keys: str, *, gap: float = 0.25) -> None:

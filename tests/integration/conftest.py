@@ -12,6 +12,7 @@ import pytest
 
 from asteramisk.agi import AGI, FastAGIServer
 from asteramisk.asterisk.ami import AMIClient
+from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 
 
@@ -100,3 +101,10 @@ async def agi_calls(asterisk: SandboxSettings) -> AsyncIterator[AGICalls]:
                 {"Action": "Command", "Command": f"dialplan remove context {context}"},
                 check=False,
             )
+
+
+@pytest.fixture
+async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
+    """A Server on an ephemeral port, closed after the test."""
+    async with Server(port=0) as server:
+        yield server

@@ -228,6 +228,11 @@ async def test_a_crashed_instance_does_not_swallow_calls(
     await crashed._ari.close()
     await crashed._ami.close()
     survivor = await Server.create(port=0)
+    assert survivor._ami is not None
+    for _ in range(50):  # Asterisk notices the crash when the websocket drops
+        if crashed.ari_app not in await survivor._ami.command("ari show apps"):
+            break
+        await asyncio.sleep(0.1)
     served = asyncio.Event()
 
     async def handler(ui: VoiceUI) -> None:

@@ -19,12 +19,6 @@ CHOICES = ["book a table", "cancel my order", "talk to a person"]
 
 
 @pytest.fixture
-async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
-    async with Server(port=0) as server:
-        yield server
-
-
-@pytest.fixture
 async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
     async with VirtualPhone("5550130", vocabulary=["what would you like", "sorry"]) as p:
         yield p

@@ -42,12 +42,6 @@ async def greeter(ui: TextUI) -> None:
 
 
 @pytest.fixture
-async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
-    async with Server(port=0) as server:
-        yield server
-
-
-@pytest.fixture
 async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
     async with VirtualPhone("5550101") as p:
         yield p

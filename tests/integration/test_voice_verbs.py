@@ -35,12 +35,6 @@ async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
 
 
 @pytest.fixture
-async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
-    async with Server(port=0) as server:
-        yield server
-
-
-@pytest.fixture
 async def clear_phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
     """A phone that knows whole phrases (recognition is surer of them than of lone words)."""
     phrases = ["hello world", "thank you for calling", "forty two", "twenty", *DIGITS]

@@ -108,6 +108,8 @@ async def test_async_with_hangs_up() -> None:
     assert ui.hung_up
 
 
-async def test_connect_openai_agent_says_it_is_not_there_yet() -> None:
-    with pytest.raises(NotImplementedError, match="not implemented"):
-        await ScriptedUI([]).connect_openai_agent(object())
+async def test_connect_openai_agent_refuses_a_ui_it_cannot_drive() -> None:
+    from agents import Agent
+
+    with pytest.raises(TypeError, match="does not know ScriptedUI"):
+        await ScriptedUI([]).connect_openai_agent(Agent(name="x"))
