@@ -42,13 +42,13 @@ from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.http import MediaServer
 from asteramisk.ui import UI, TextUI, VoiceUI, voice
 from asteramisk.ui.conversations import conversations
+from asteramisk.ui.text import check_number
 from asteramisk.ui.voice import tts_cache
 
 __all__ = ["Communicator"]
 
 log = logging.getLogger(__name__)
 
-_NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]{1,64}$")
 _CHANNEL = re.compile(r"^[A-Za-z0-9_-]+/[^\s,;\"'<>]+$")
 _NAME_FORBIDDEN = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
 
@@ -65,16 +65,6 @@ _CAUSES = {
     34: "no circuit available",
     38: "the network is out of order",
 }
-
-
-def _check_number(number: str, what: str) -> str:
-    number = str(number)
-    if not _NUMBER.match(number):
-        raise ValueError(
-            f"{what} {number!r} is not a phone number: use digits (a leading + and the "
-            "letters and * # of extensions are allowed)."
-        )
-    return number
 
 
 def _caller_id(number: str, name: str) -> str:
@@ -104,7 +94,7 @@ class Communicator(AsyncResource):
                 "SYSTEM_PHONE_NUMBER (config.SYSTEM_PHONE_NUMBER = ... or export "
                 "SYSTEM_PHONE_NUMBER=...)."
             )
-        self.callerid_number = _check_number(number, "callerid_number")
+        self.callerid_number = check_number(number, "callerid_number")
         self.callerid_name: str = callerid_name if callerid_name is not None else config.SYSTEM_NAME
         _caller_id(self.callerid_number, self.callerid_name)
         self.ari_app = f"{config.ASTERISK_ARI_APP}-out-{uuid.uuid4().hex[:8]}"
@@ -211,9 +201,9 @@ class Communicator(AsyncResource):
                 )
             endpoint, remote = channel, channel
         else:
-            remote = _check_number(str(recipient_number), "recipient_number")
+            remote = check_number(str(recipient_number), "recipient_number")
             endpoint = f"PJSIP/{remote}@{config.ASTERISK_PSTN_ENDPOINT}"
-        number = _check_number(callerid_number or self.callerid_number, "callerid_number")
+        number = check_number(callerid_number or self.callerid_number, "callerid_number")
         name = callerid_name if callerid_name is not None else self.callerid_name
         caller_id = _caller_id(number, name)
         if timeout <= 0:
@@ -276,8 +266,8 @@ class Communicator(AsyncResource):
         """Open a text conversation with ``recipient_number``: ``say`` sends at once;
         replies reach ``prompt`` through a Server of this process serving our number."""
         self._require_ami()
-        remote = _check_number(recipient_number, "recipient_number")
-        number = _check_number(callerid_number or self.callerid_number, "callerid_number")
+        remote = check_number(recipient_number, "recipient_number")
+        number = check_number(callerid_number or self.callerid_number, "callerid_number")
         existing = conversations.get(number, remote)
         if existing is not None:
             raise RuntimeError(

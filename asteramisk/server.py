@@ -46,7 +46,7 @@ from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.http import MediaServer
 from asteramisk.ui import UI, TextUI, VoiceUI, voice
 from asteramisk.ui.conversations import conversations
-from asteramisk.ui.text import encode_body, parse_number
+from asteramisk.ui.text import check_number, encode_body, parse_number
 from asteramisk.ui.voice import tts_cache
 
 __all__ = ["Server"]
@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 CallHandler = Callable[[VoiceUI], Awaitable[object]]
 TextHandler = Callable[[TextUI], Awaitable[object]]
 
-_NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]{1,64}$")
 _EXTENSION_LINE = re.compile(r"^\s*'([^']*)'\s*=>\s*(\d+)\.")
 _PRIORITY_LINE = re.compile(r"^\s+(\d+)\.")
 APOLOGY = "We are sorry, something went wrong. Goodbye."
@@ -189,12 +188,7 @@ class Server(AsyncResource):
         server's port); the handler cannot tell the difference.
         """
         ami = self._require_started()
-        number = str(number)
-        if not _NUMBER.match(number):
-            raise ValueError(
-                f"{number!r} is not a phone number or extension Asteramisk can register: use "
-                "digits (a leading + and the letters and * # of extensions are allowed)."
-            )
+        number = check_number(number)
         if transport not in ("ari", "agi"):
             raise ValueError(f"transport={transport!r}: it must be 'ari' or 'agi'.")
         if transport == "ari" and self._ari is None:

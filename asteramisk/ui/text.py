@@ -19,12 +19,25 @@ from asteramisk.exceptions import ConfigurationError, HangupException
 from asteramisk.ui.base import UI
 from asteramisk.ui.conversations import conversations
 
-__all__ = ["TextUI", "parse_number"]
+__all__ = ["TextUI", "check_number", "parse_number"]
 
 Sender = Callable[[str, str, str], Awaitable[None]]
 """``send(to_number, from_number, body)``: delivers one text."""
 
 _SIP_USER = re.compile(r"sips?:([^@;>]+)")
+_NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]{1,64}$")
+
+
+def check_number(number: str, what: str = "number") -> str:
+    """``number`` as a string, or a ValueError naming ``what`` when it is not a phone number
+    or extension (digits, a leading +, the letters and * # of extensions)."""
+    number = str(number)
+    if not _NUMBER.match(number):
+        raise ValueError(
+            f"{what} {number!r} is not a phone number: use digits (a leading + and the "
+            "letters and * # of extensions are allowed)."
+        )
+    return number
 
 
 def parse_number(address: str) -> str:
