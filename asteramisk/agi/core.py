@@ -133,19 +133,14 @@ class Action(Generic[T]):
     """One AGI command. Subclasses set ``name`` and turn a 200 response into a value."""
 
     name: ClassVar[str] = ""
-    __slots__ = ("_command", "arguments")
+    __slots__ = ("arguments", "command")
 
     def __init__(self, *arguments: object) -> None:
         self.arguments = arguments
-        self._command: bytes | None = None
-
-    @property
-    def command(self) -> bytes:
-        """The command line, encoded and quoted (computed once: an action can be reused)."""
-        command = self._command
-        if command is None:
-            command = self._command = encode_command(self.name, *self.arguments)
-        return command
+        self.command: bytes = encode_command(self.name, *arguments)
+        """The command line, encoded and quoted. Encoded when the action is made, so that
+        text with CR, LF or NUL is refused (``ValueError``) before anything is sent; an
+        action can be executed again and again."""
 
     def process_response(self, response: Response) -> T:
         """Turn Asterisk's 200 response into this command's value (or raise)."""
@@ -157,8 +152,13 @@ class Action(Generic[T]):
 
 
 def _result_int(response: Response) -> int:
+    result = response.result
+    if result == "1":  # the usual answers, without int()
+        return 1
+    if result == "0":
+        return 0
     try:
-        return int(response.result or "")
+        return int(result or "")
     except ValueError:
         raise AGIUnknownError(
             f"non-numeric result from Asterisk: {response.line!r}", response

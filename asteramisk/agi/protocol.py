@@ -155,16 +155,35 @@ def unquote_words(line: str) -> list[str]:
     return words
 
 
+def _simple_answer(line: str) -> Response | None:
+    """``200 result=<value>`` with an optional `` (<data>)`` and nothing else, parsed without
+    regular expressions (most answers are such); None for any other line. The result is the
+    one :func:`parse_response_line` gives by the general way (property-tested)."""
+    if line[:11] != "200 result=":
+        return None
+    rest = line[11:]
+    if not rest.isprintable():  # a control character (CR, LF, tab...): the general way
+        return None
+    if " " not in rest:
+        return Response(200, line, rest, None, {})
+    head, _, inner = rest.partition(" (")
+    if (
+        inner[-1:] == ")"
+        and " " not in head
+        and inner.find(")") == len(inner) - 1
+        and "(" not in inner
+    ):
+        return Response(200, line, head, inner[:-1], {})
+    return None
+
+
 def parse_response_line(line: str) -> Response:
     """Parse a single-line response (``200 ...``, ``510 ...``, ``511 ...``)."""
-    if line.startswith("200 result="):  # the common case, without regular expressions
-        rest = line[11:]
-        if " " not in rest:
-            return Response(200, line, rest, None, {})
-        if rest.endswith(")") and rest.count("(") == 1 and rest.count(")") == 1:
-            head, _, inner = rest.partition(" (")
-            if " " not in head:
-                return Response(200, line, head, inner[:-1], {})
+    simple = _simple_answer(line)
+    return simple if simple is not None else _parse_general(line)
+
+
+def _parse_general(line: str) -> Response:
     code_text, _, rest = line.partition(" ")
     if not (len(code_text) == 3 and code_text.isdigit()):
         raise ProtocolError(f"not an AGI response: {line[:80]!r}")
@@ -190,25 +209,28 @@ def parse_response_line(line: str) -> Response:
 class AGIParser:
     """Turns the bytes Asterisk sends into events. Feed it with :meth:`feed`."""
 
-    __slots__ = ("_buffer", "_environment", "_in_environment", "_usage")
+    __slots__ = ("_buffer", "_environment", "_in_environment", "_plain", "_usage")
 
     def __init__(self) -> None:
         self._buffer = b""
         self._in_environment = True
         self._environment: dict[str, str] = {}
         self._usage: list[str] | None = None
+        self._plain = False  # neither in the environment nor in a 520 usage text
+
+    def feed_answer(self, data: bytes) -> Response | None:
+        """The fast path for the common case: ``data`` is exactly one plain answer
+        (``200 result=<value> [(<data>)]``) and nothing is pending. Returns its response;
+        otherwise returns None and consumes nothing: then :meth:`feed` the same bytes."""
+        if self._plain and not self._buffer and data[-1:] == b"\n":
+            return _simple_answer(data[:-1].decode("utf-8", "replace"))
+        return None
 
     def feed(self, data: bytes) -> list[Event]:
         """Add received bytes; return the events they complete (possibly none)."""
-        if (  # the common case: exactly one complete "200 result=..." line
-            not self._buffer
-            and data[:11] == b"200 result="
-            and data[-1:] == b"\n"
-            and data.count(b"\n") == 1
-            and self._usage is None
-            and not self._in_environment
-        ):
-            return [parse_response_line(data[:-1].rstrip(b"\r").decode("utf-8", "replace"))]
+        simple = self.feed_answer(data)
+        if simple is not None:
+            return [simple]
         buffer = self._buffer + data if self._buffer else data
         events: list[Event] = []
         start = 0
@@ -233,6 +255,7 @@ class AGIParser:
         if self._usage is not None:
             if line.startswith("520 "):
                 usage, self._usage = "\n".join(self._usage), None
+                self._plain = True
                 return Response(code=520, line=line, usage=usage)
             self._usage.append(line)
             return None
@@ -240,6 +263,7 @@ class AGIParser:
             return HangupNotice()
         if line.startswith("520-"):
             self._usage = []
+            self._plain = False
             return None
         if not line:
             return None  # stray blank line
@@ -248,6 +272,7 @@ class AGIParser:
     def _environment_line(self, line: str) -> Event | None:
         if not line:
             self._in_environment = False
+            self._plain = True
             return Environment(self._environment)
         name, separator, value = line.partition(":")
         if not separator or not name.startswith("agi_"):

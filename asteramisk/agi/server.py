@@ -33,7 +33,7 @@ import logging
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from asteramisk.agi import core
 from asteramisk.agi.protocol import (
@@ -60,7 +60,7 @@ class AGI(asyncio.Protocol):
         self._server = server
         self._parser = AGIParser()
         self._transport: asyncio.Transport | None = None
-        self._waiting: deque[asyncio.Future[Response]] = deque()
+        self._waiting: deque[tuple[asyncio.Future[Any], core.Action[Any]]] = deque()
         self._task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
         self.env: dict[str, str] = {}
@@ -92,6 +92,10 @@ class AGI(asyncio.Protocol):
         self._server._sessions.add(self)
 
     def data_received(self, data: bytes) -> None:
+        response = self._parser.feed_answer(data)
+        if response is not None:
+            self._answer(response)
+            return
         try:
             events = self._parser.feed(data)
         except ProtocolError as exc:
@@ -99,20 +103,35 @@ class AGI(asyncio.Protocol):
             self._fail(core.AGISIGPIPEHangup(f"protocol error: {exc}"))
             self.close()
             return
+        if len(events) > 1 and any(type(event) is HangupNotice for event in events):
+            self.hung_up = True  # before the answers it came with: a -1 among them is a hangup
         for event in events:
             if type(event) is Response:
-                if event.code < 200:
-                    continue  # provisional ("100 result=0 Trying..." of GOSUB): wait on
-                if self._waiting:
-                    future = self._waiting.popleft()
-                    if not future.done():
-                        future.set_result(event)
-                else:
-                    log.warning("FastAGI %s: unexpected response %r", self.peer, event.line)
+                self._answer(event)
             elif type(event) is HangupNotice:
                 self.hung_up = True
             elif type(event) is Environment:
                 self._start(event.variables)
+
+    def _answer(self, response: Response) -> None:
+        """Turn the answer into the value (or error) of the oldest command waiting for one."""
+        if response.code < 200:
+            return  # provisional ("100 result=0 Trying..." of GOSUB): wait on
+        if not self._waiting:
+            log.warning("FastAGI %s: unexpected response %r", self.peer, response.line)
+            return
+        future, action = self._waiting.popleft()
+        if future.done():
+            return  # its task was cancelled: the answer is dropped
+        try:
+            if response.code == 200 and response.result and response.result != "-1":
+                value = action.process_response(response)  # the common case, checked once
+            else:
+                value = self._result(action, response)
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(value)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -121,7 +140,7 @@ class AGI(asyncio.Protocol):
 
     def _fail(self, exc: BaseException) -> None:
         while self._waiting:
-            future = self._waiting.popleft()
+            future, _action = self._waiting.popleft()
             if not future.done():
                 future.set_exception(exc)
 
@@ -159,26 +178,27 @@ class AGI(asyncio.Protocol):
 
     # -- the handler's API --------------------------------------------------------------------
 
-    async def execute(self, action: core.Action[T]) -> T:
-        """Send ``action`` to Asterisk and return its value (see :mod:`~asteramisk.agi.core`).
+    def execute(self, action: core.Action[T]) -> asyncio.Future[T]:
+        """Send ``action`` to Asterisk; ``await`` the result for its value.
 
-        Raises the ``AGI*`` errors of :mod:`~asteramisk.agi.core`; after the caller hung up,
-        :class:`~asteramisk.agi.core.AGIResultHangup`.
+        The command is sent at once; the returned future gets the value of
+        :meth:`~asteramisk.agi.core.Action.process_response` or one of the ``AGI*`` errors of
+        :mod:`~asteramisk.agi.core`. After the caller hung up, or once the connection is closed,
+        it raises :class:`~asteramisk.agi.core.AGIHangup` right away.
         """
         if self.hung_up:
             raise core.AGIResultHangup("the caller hung up")
         if self.closed or self._transport is None:
             raise core.AGISIGPIPEHangup("the connection to Asterisk is closed")
-        line = action.command
+        line = action.command  # encoded (and refused if it holds CR/LF) before anything is sent
         # Asterisk answers commands in the order it gets them, so commands from several tasks
         # may be in flight at once: each waits for its own answer, first in, first answered.
-        future: asyncio.Future[Response] = self._loop.create_future()
-        self._waiting.append(future)
+        # The answer is turned into a value as it arrives (in data_received): awaiting costs the
+        # handler one wake-up per command and no coroutine of its own.
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._waiting.append((future, action))
         self._transport.write(line)
-        response = await future
-        if response.code == 200 and response.result and response.result != "-1":
-            return action.process_response(response)  # the common case, checked once
-        return self._result(action, response)
+        return future
 
     def _result(self, action: core.Action[T], response: Response) -> T:
         code = response.code

@@ -17,6 +17,8 @@ from asteramisk.agi.protocol import (
     HangupNotice,
     ProtocolError,
     Response,
+    _parse_general,
+    _simple_answer,
     encode_command,
     parse_response_line,
     quote,
@@ -143,6 +145,28 @@ def test_response_lines(line: str, result: str, data: str | None, extra: dict[st
         data,
         extra,
     )
+
+
+_ANSWER_PIECES = st.sampled_from(
+    ["1", "0", "-1", "", " ", "(", ")", "x", "a b", "=", "\t", "é", "\r"]
+)
+
+
+@given(st.lists(_ANSWER_PIECES, max_size=8).map("".join))
+def test_the_fast_way_parses_as_the_general_way(tail: str) -> None:
+    """Most answers are parsed by a fast path; any line it takes comes out as the general
+    parser has it, and the parser fed the bytes gives the same, whole or byte by byte."""
+    line = "200 result=" + tail
+    simple = _simple_answer(line)
+    if simple is not None:
+        assert simple == _parse_general(line)
+    whole, split = AGIParser(), AGIParser()
+    whole.feed(b"agi_channel: x\n\n")
+    split.feed(b"agi_channel: x\n\n")
+    data = (line + "\n").encode()
+    events = whole.feed(data)
+    assert events == [event for byte in data for event in split.feed(bytes([byte]))]
+    assert events == [_parse_general(line.rstrip("\r"))]
 
 
 def test_malformed_lines_are_protocol_errors() -> None:

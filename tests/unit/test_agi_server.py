@@ -133,6 +133,22 @@ async def test_dead_channel_after_hangup_is_a_hangup(server: FastAGIServer) -> N
     assert isinstance(await outcome, core.AGIResultHangup)
 
 
+async def test_failure_that_comes_with_a_hangup_is_a_hangup(server: FastAGIServer) -> None:
+    """``result=-1`` and ``HANGUP`` in one read: the caller hung up, not a failed command."""
+    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(agi: AGI) -> None:
+        try:
+            await agi.execute(core.StreamFile("beep"))
+        except BaseException as exc:
+            outcome.set_result(exc)
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    await fake.expect(b'STREAM FILE beep "" 0\n', b"200 result=-1 endpos=0\nHANGUP\n")
+    assert isinstance(await asyncio.wait_for(outcome, 5), core.AGIResultHangup)
+
+
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
