@@ -19,7 +19,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents import Agent, RunConfig, Runner, TResponseInputItem
+from agents.realtime import (
+    RealtimeAgent,
+    RealtimeModel,
+    RealtimeRunConfig,
+    RealtimeSessionModelSettings,
+)
 
+from asteramisk.agent.realtime import run_realtime
 from asteramisk.agent.sentences import SentenceSplitter
 from asteramisk.agent.tools import AgentSession, current_session
 from asteramisk.exceptions import HangupException
@@ -37,7 +44,7 @@ STILL_THERE = "Are you still there?"
 
 async def connect_agent(
     ui: UI,
-    agent: Agent[Any],
+    agent: Agent[Any] | RealtimeAgent[Any],
     *,
     context: Any = None,
     greeting: str | None = None,
@@ -46,21 +53,32 @@ async def connect_agent(
     phrases: Sequence[str] | None = None,
     idle_timeout: float = 10.0,
     mode: str = "cascade",
+    realtime_model: RealtimeModel | None = None,
+    realtime_settings: RealtimeSessionModelSettings | None = None,
+    realtime_config: RealtimeRunConfig | None = None,
 ) -> AgentSession:
     """Let ``agent`` lead the conversation on ``ui`` until either side ends it."""
+    if mode not in ("cascade", "realtime"):
+        raise ValueError(f"mode must be 'cascade' or 'realtime', not {mode!r}")
     session = AgentSession(ui)
     token = current_session.set(session)
     options = {"context": context, "max_turns": max_turns, "run_config": run_config}
     try:
         if isinstance(ui, TextUI):
-            await _text(session, ui, agent, greeting, options)
+            await _text(session, ui, _text_agent(agent), greeting, options)
+        elif isinstance(ui, VoiceUI) and mode == "realtime":
+            await run_realtime(
+                session,
+                ui,
+                agent,
+                context=context,
+                greeting=greeting,
+                model=realtime_model,
+                model_settings=realtime_settings,
+                run_config=realtime_config,
+            )
         elif isinstance(ui, VoiceUI):
-            if mode != "cascade":
-                raise NotImplementedError(
-                    f"mode={mode!r}: this version connects agents to calls in 'cascade' mode "
-                    "(speech recognition, the agent, speech synthesis)."
-                )
-            await _voice(session, ui, agent, greeting, options, phrases, idle_timeout)
+            await _voice(session, ui, _text_agent(agent), greeting, options, phrases, idle_timeout)
         else:
             raise TypeError(f"connect_openai_agent does not know {type(ui).__name__}")
     except HangupException:
@@ -68,6 +86,15 @@ async def connect_agent(
     finally:
         current_session.reset(token)
     return session
+
+
+def _text_agent(agent: Agent[Any] | RealtimeAgent[Any]) -> Agent[Any]:
+    if isinstance(agent, RealtimeAgent):
+        raise TypeError(
+            "A RealtimeAgent speaks only in mode='realtime' on a call; give an Agent for texts "
+            "and for calls in cascade mode."
+        )
+    return agent
 
 
 # -- texts -------------------------------------------------------------------------------

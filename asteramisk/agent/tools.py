@@ -34,7 +34,8 @@ class AgentSession:
     """``("user" | "agent", text)`` in order."""
     turns: list[dict[str, float]] = field(default_factory=list)
     """Per voice turn, seconds from the end of the caller's speech: ``stt``, ``first_text``,
-    ``first_audio`` (when the reply's first sentence started to play)."""
+    ``first_audio`` (when the reply's first sentence started to play). In realtime mode only
+    ``first_audio``, counted from the caller's last voiced frame to the reply's first audio."""
     ended_by: str = ""
     """``"agent"``, ``"caller"`` (hung up) or ``"idle"`` (no answer)."""
 

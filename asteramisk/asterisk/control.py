@@ -78,6 +78,11 @@ class CallControl(ABC):
             f"{type(self).__name__}. Register the number with transport='ari' (the default)."
         )
 
+    async def carry_stream_audio(self) -> None:
+        """Make the audio sent on the :meth:`listen` stream heard by the caller until the
+        next playback (which stops it; call this again after one)."""
+        return None
+
     async def close(self) -> None:
         """Release what the call used besides the channel (its audio stream)."""
         return None
@@ -383,8 +388,10 @@ class ARIControl(CallControl):
                 await self.ari.request("bridges", "destroy", bridgeId=bridge_id)
 
     async def listen(self) -> AudioStream:
-        """The caller's audio over AudioSocket: a snoop channel on what the caller says,
-        bridged with an ``externalMedia`` channel that streams it to this process."""
+        """The call's audio both ways over AudioSocket: a snoop channel that hears what the
+        caller says and whispers to them, bridged with an ``externalMedia`` channel that
+        streams to this process (``stream.send`` plays to the caller, mixed with any
+        playback)."""
         if self._stream is not None and not self._stream.closed.is_set():
             return self._stream
         if self.gone.is_set():
@@ -403,7 +410,8 @@ class ARIControl(CallControl):
                 channelId=self.channel_id,
                 snoopId=snoop_id,
                 app=self.ari.app,
-                spy="in",
+                spy="in",  # what the caller says, to us
+                whisper="out",  # what we send over the stream, to the caller
             )
             await self._request(
                 "channels",
@@ -433,6 +441,11 @@ class ARIControl(CallControl):
             raise
         self._stream = stream
         return stream
+
+    async def carry_stream_audio(self) -> None:
+        # The snoop channel whispers into what Asterisk writes to the caller; a channel that
+        # is only waiting in Stasis is written nothing, so a silence generator carries it.
+        await self._request("channels", "startSilence", channelId=self.channel_id)
 
     async def close(self) -> None:
         """Hang up the audio stream's channels and destroy its bridge."""

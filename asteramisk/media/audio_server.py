@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from asteramisk.lifecycle import AsyncResource
@@ -48,22 +49,39 @@ class AudioStream:
         self.speaking = asyncio.Event()
         """Set while the caller speaks."""
         self.keys = ""
+        self.last_voice_at = 0.0
+        """When the caller's voice was last heard (``time.monotonic()``), 0 if never."""
         self.frames_received = 0
         self.late_frames = 0
         """Frames the pacer sent more than one frame late (the loop was too busy)."""
         self._outgoing = bytearray()
         self._drained = asyncio.Event()
         self._drained.set()
+        self._tap: asyncio.Queue[bytes] | None = None
 
     def __repr__(self) -> str:
         return f"<AudioStream {self.id} frames={self.frames_received}>"
 
     # -- what the caller says ------------------------------------------------------------
 
+    def tap(self) -> asyncio.Queue[bytes]:
+        """A queue that gets every piece of the caller's audio as it arrives (8 kHz 16-bit;
+        an empty piece when the call ends), for an engine that wants the raw stream."""
+        if self._tap is None:
+            self._tap = asyncio.Queue()
+        return self._tap
+
+    def untap(self) -> None:
+        self._tap = None
+
     def on_audio(self, pcm: bytes) -> None:
+        if self._tap is not None:
+            self._tap.put_nowait(pcm)
         for start in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
             self.frames_received += 1
             event = self.vad.feed(pcm[start : start + FRAME_BYTES])
+            if self.vad.voiced:
+                self.last_voice_at = time.monotonic()
             if event is not None:
                 self._emit(event)
 
@@ -80,6 +98,8 @@ class AudioStream:
             self._emit(event)
         self.closed.set()
         self._drained.set()
+        if self._tap is not None:
+            self._tap.put_nowait(b"")
 
     def clear(self) -> None:
         """Forget the voice events so far (before listening for a new answer)."""
@@ -130,6 +150,11 @@ class AudioStream:
         """Drop everything queued, at once (the caller interrupted)."""
         self._outgoing.clear()
         self._drained.set()
+
+    @property
+    def sending(self) -> bool:
+        """True while queued audio is still being sent."""
+        return not self._drained.is_set()
 
     async def drained(self) -> None:
         """Wait until everything queued has been sent."""

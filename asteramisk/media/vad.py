@@ -50,6 +50,8 @@ class VoiceActivityDetector:
         self._silent_run = 0
         self.noise = float(min_rms) / ratio
         self.speaking = False
+        self.voiced = False
+        """Whether the last frame fed was voiced."""
 
     def _voiced(self, frame: bytes) -> bool:
         rms = audioop.rms(frame, 2)
@@ -60,7 +62,7 @@ class VoiceActivityDetector:
 
     def feed(self, frame: bytes) -> VoiceEvent | None:
         """Feed one 20 ms frame; an event when speech starts or ends at this frame."""
-        voiced = self._voiced(frame)
+        voiced = self.voiced = self._voiced(frame)
         if not self.speaking:
             self._before.append(frame)
             self._voiced_run = self._voiced_run + 1 if voiced else 0

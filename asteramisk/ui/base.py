@@ -21,6 +21,12 @@ from asteramisk.exceptions import HangupException
 
 if TYPE_CHECKING:
     from agents import Agent, RunConfig
+    from agents.realtime import (
+        RealtimeAgent,
+        RealtimeModel,
+        RealtimeRunConfig,
+        RealtimeSessionModelSettings,
+    )
 
     from asteramisk.agent.tools import AgentSession
 
@@ -183,7 +189,7 @@ class UI(ABC):
 
     async def connect_openai_agent(
         self,
-        agent: Agent[Any],
+        agent: Agent[Any] | RealtimeAgent[Any],
         *,
         context: Any = None,
         greeting: str | None = None,
@@ -192,6 +198,9 @@ class UI(ABC):
         phrases: Sequence[str] | None = None,
         idle_timeout: float = 10.0,
         mode: str = "cascade",
+        realtime_model: RealtimeModel | None = None,
+        realtime_settings: RealtimeSessionModelSettings | None = None,
+        realtime_config: RealtimeRunConfig | None = None,
     ) -> AgentSession:
         """Hand the conversation to an OpenAI agent (the Agents SDK) until it ends.
 
@@ -202,7 +211,13 @@ class UI(ABC):
         the model calls of one reply; ``phrases`` (calls) what the caller may say, for exact
         offline recognition; ``idle_timeout`` seconds of silence ask "Are you still there?",
         twice ends the call. Give the agent :mod:`asteramisk.agent.tools` to let it end or
-        transfer the conversation, or send keys. Returns the
+        transfer the conversation, or send keys.
+
+        ``mode="realtime"`` (calls) connects the call's audio to a speech-to-speech model with
+        the SDK's ``RealtimeRunner`` instead: ``agent`` may be a ``RealtimeAgent`` (an
+        ``Agent`` is converted), ``realtime_model`` replaces the OpenAI websocket model (tests
+        give a scripted one), ``realtime_settings`` adds model settings (voice, turn
+        detection...) and ``realtime_config`` is the runner's config. Returns the
         :class:`~asteramisk.agent.tools.AgentSession` with the transcript, once either side
         has ended the conversation.
         """
@@ -218,4 +233,7 @@ class UI(ABC):
             phrases=phrases,
             idle_timeout=idle_timeout,
             mode=mode,
+            realtime_model=realtime_model,
+            realtime_settings=realtime_settings,
+            realtime_config=realtime_config,
         )

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import audioop
 from typing import Any
 
 from agents import Agent, RunConfig, function_tool
+from agents.realtime import RealtimeAgent
+from agents.realtime.items import AssistantAudio, AssistantMessageItem
+from agents.realtime.model_events import (
+    RealtimeModelAudioDoneEvent,
+    RealtimeModelAudioEvent,
+    RealtimeModelInputAudioTranscriptionCompletedEvent,
+    RealtimeModelItemUpdatedEvent,
+    RealtimeModelToolCallEvent,
+)
+from agents.realtime.model_inputs import (
+    RealtimeModelSendAudio,
+    RealtimeModelSendInterrupt,
+    RealtimeModelSendToolOutput,
+)
+from agents.realtime.testing import RealtimeStep, ScriptedRealtimeModel
 from agents.testing import ScriptedModel, assistant_message, function_call
 
 from asteramisk.agent import AgentSession, end_conversation
@@ -154,3 +170,159 @@ async def test_caller_interrupts_a_long_reply(server: Server) -> None:
     said = [text for who, text in session.transcript if who == "agent"]
     assert said[0].startswith("Here is option number 1") and "number 11" not in said[0]
     assert ("user", "wait stop") in session.transcript
+
+
+# -- realtime mode: a scripted speech-to-speech model ---------------------------------------
+
+
+class TurnEnd:
+    """Matches the audio send that ends the caller's turn (after some speech, 500 ms of
+    quiet), as a realtime model's own turn detection would: the scripted model answers then."""
+
+    def __init__(self) -> None:
+        self.loud = self.quiet = 0
+
+    def __call__(self, event: object) -> bool:
+        if not isinstance(event, RealtimeModelSendAudio):
+            return False
+        if audioop.rms(event.audio, 2) > 800:
+            self.loud, self.quiet = self.loud + 1, 0
+        elif self.loud >= 10:
+            self.quiet += 1
+        return self.loud >= 10 and self.quiet >= 25
+
+
+def spoken(text: str, response: str, item: str) -> list[Any]:
+    """The model's audio events for ``text``: 24 kHz PCM in 100 ms pieces, then audio done."""
+    from asteramisk.media.tts import get_engine
+
+    audio = get_engine().synthesize(text)
+    pcm, _ = audioop.ratecv(audio.pcm, 2, 1, audio.rate, 24000, None)
+    events: list[Any] = [
+        RealtimeModelAudioEvent(
+            data=pcm[i : i + 4800], response_id=response, item_id=item, content_index=0
+        )
+        for i in range(0, len(pcm), 4800)
+    ]
+    events.append(RealtimeModelAudioDoneEvent(item_id=item, content_index=0))
+    events.append(
+        RealtimeModelItemUpdatedEvent(
+            item=AssistantMessageItem(item_id=item, content=[AssistantAudio(transcript=text)])
+        )
+    )
+    return events
+
+
+async def test_call_with_a_realtime_agent(server: Server) -> None:
+    booked: list[str] = []
+    model = ScriptedRealtimeModel(
+        [
+            RealtimeStep(
+                expect=TurnEnd(),
+                emit=[
+                    RealtimeModelInputAudioTranscriptionCompletedEvent(
+                        item_id="u1", transcript="book a table for friday"
+                    ),
+                    RealtimeModelToolCallEvent(
+                        name="book_table", call_id="c1", arguments='{"day": "Friday"}'
+                    ),
+                ],
+            ),
+            RealtimeStep(
+                expect=RealtimeModelSendToolOutput,
+                emit=spoken("Your table is booked. See you on Friday.", "r1", "a1"),
+            ),
+            RealtimeStep(
+                expect=TurnEnd(),
+                emit=[
+                    RealtimeModelToolCallEvent(
+                        name="end_conversation", call_id="c2", arguments="{}"
+                    )
+                ],
+            ),
+            RealtimeStep(expect=RealtimeModelSendToolOutput, emit=spoken("Goodbye.", "r2", "a2")),
+        ],
+        strict=False,
+    )
+    sessions: asyncio.Queue[AgentSession] = asyncio.Queue()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        agent = booking_agent(ScriptedModel([]), booked)  # an Agent, converted for realtime
+        sessions.put_nowait(
+            await ui.connect_openai_agent(
+                agent, greeting="Hello, how can I help?", mode="realtime", realtime_model=model
+            )
+        )
+
+    await server.register_extension("3103", call_handler=handler)
+    heard = ["hello how can i help", "your table is booked", "see you on friday", "goodbye"]
+    async with VirtualPhone("5550143", vocabulary=heard) as phone:
+        call = await phone.call("3103")
+        assert await call.hear(timeout=10) == "hello how can i help"
+        await call.say("book a table for friday")
+        assert await call.hear(timeout=15) == "your table is booked see you on friday"
+        assert booked == ["Friday"]  # the tool ran in this process
+        await call.say("no thanks goodbye")
+        assert await call.hear(timeout=15) == "goodbye"
+        await call.wait_hangup(10)  # the agent ended the call after its last words
+        session = await asyncio.wait_for(sessions.get(), 10)
+    assert model.remaining_steps == 0
+    assert session.ended_by == "agent"
+    assert session.transcript == [
+        ("agent", "Hello, how can I help?"),
+        ("user", "book a table for friday"),
+        ("agent", "Your table is booked. See you on Friday."),
+        ("agent", "Goodbye."),
+    ]
+    # what the model got is the caller's voice at 24 kHz: loud, and three times the samples
+    sent = [e.audio for e in model.sent_events if isinstance(e, RealtimeModelSendAudio)]
+    assert all(len(pcm) == 3 * 320 for pcm in sent[5:-5])  # 20 ms frames, 8 -> 24 kHz
+    assert max(audioop.rms(pcm, 2) for pcm in sent) > 2000
+    assert len(session.turns) == 2 and all(t["first_audio"] < 1.0 for t in session.turns)
+
+
+async def test_caller_interrupts_a_realtime_agent(server: Server) -> None:
+    long_reply = " ".join(f"Here is option number {n} of our many menus." for n in range(1, 8))
+    model = ScriptedRealtimeModel(
+        [
+            RealtimeStep(expect=TurnEnd(), emit=spoken(long_reply, "r1", "a1")),
+            RealtimeStep(
+                expect=TurnEnd(),
+                emit=[
+                    RealtimeModelToolCallEvent(
+                        name="end_conversation", call_id="c1", arguments="{}"
+                    )
+                ],
+            ),
+            RealtimeStep(
+                expect=RealtimeModelSendToolOutput, emit=spoken("Stopping now.", "r2", "a2")
+            ),
+        ],
+        strict=False,
+    )
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        agent = RealtimeAgent(name="Talker", tools=[end_conversation])
+        await ui.connect_openai_agent(agent, mode="realtime", realtime_model=model)
+
+    await server.register_extension("3104", call_handler=handler)
+    async with VirtualPhone("5550144", vocabulary=["here is option number"]) as phone:
+        call = await phone.call("3104")
+        await asyncio.sleep(0.5)
+        await call.say("book a table for friday")
+        await call.wait_for_speech(timeout=15)  # the long reply has started
+        await asyncio.sleep(2)
+        await call.say("wait stop", wait=False)
+        await asyncio.sleep(1.2)
+        # Within 300 ms of the phone starting to speak, the app's audio stopped: nothing loud
+        # from then until the next reply (after the phone's words and 500 ms of quiet).
+        start = call.speaking_since
+        late = [t - start for t in call.heard_at if start + 0.3 < t < start + 1.0]
+        assert not late, f"playback went on {late[-1]:.2f} s after the phone spoke"
+        assert any(start - 1 < t < start for t in call.heard_at)  # it was talking before
+        await call.wait_hangup(15)
+    # the model was told to stop
+    assert any(isinstance(e, RealtimeModelSendInterrupt) for e in model.sent_events)
+    assert model.remaining_steps == 0

@@ -1,0 +1,98 @@
+"""Resampling between the telephone's 8 kHz and the realtime models' 24 kHz."""
+
+from __future__ import annotations
+
+import audioop
+import itertools
+import math
+from array import array
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asteramisk.media.resample import Resampler
+
+
+def tone(hz: float, rate: int, seconds: float, amplitude: int = 32767) -> bytes:
+    samples = int(rate * seconds)
+    return array(
+        "h", (round(amplitude * math.sin(2 * math.pi * hz * n / rate)) for n in range(samples))
+    ).tobytes()
+
+
+def square(rate: int, seconds: float, hz: int = 250) -> bytes:
+    samples, period = int(rate * seconds), rate // hz
+    return array(
+        "h", (32767 if (n // (period // 2)) % 2 else -32768 for n in range(samples))
+    ).tobytes()
+
+
+def max_jump(pcm: bytes) -> int:
+    samples = array("h", pcm)
+    return max(abs(b - a) for a, b in itertools.pairwise(samples))
+
+
+def spikes(pcm: bytes) -> int:
+    """Samples that leap away from both neighbours by more than half the scale, the same way:
+    what a wrap-around (a loud sample flipping sign) looks like."""
+    s = array("h", pcm)
+    return sum(
+        1
+        for a, b, c in zip(s, s[1:], s[2:], strict=False)
+        if (b - a > 32768 and b - c > 32768) or (a - b > 32768 and c - b > 32768)
+    )
+
+
+@pytest.mark.parametrize(("source", "target"), [(8000, 24000), (24000, 8000)])
+def test_full_scale_audio_never_wraps_around(source: int, target: int) -> None:
+    for loud in (tone(440, source, 0.2), square(source, 0.2)):
+        out = Resampler(source, target).feed(loud)
+        expected = len(loud) * target // source
+        assert expected - 8 <= len(out) <= expected  # a streaming filter lags a sample or two
+        assert spikes(out) == 0
+    sine = Resampler(source, target).feed(tone(440, source, 0.2))
+    # its steps are those of a full-scale 440 Hz sine at the new rate, no larger
+    assert max_jump(sine) <= 1.05 * max_jump(tone(440, target, 0.2))
+
+
+def test_a_loud_tone_keeps_its_level_and_sign_going_up_and_back() -> None:
+    original = array("h", tone(440, 8000, 0.5, amplitude=30000))
+    up = Resampler(8000, 24000).feed(original.tobytes())
+    back = array("h", Resampler(24000, 8000).feed(up))
+    assert 0.95 < audioop.rms(up, 2) / audioop.rms(original.tobytes(), 2) < 1.05
+    assert 0.9 < audioop.rms(back.tobytes(), 2) / audioop.rms(original.tobytes(), 2) < 1.05
+
+    def pairs(lag: int) -> list[tuple[int, int]]:
+        return [(original[n], back[n - lag]) for n in range(10, len(back) - 10)]
+
+    lag = min(range(3), key=lambda lag: sum(abs(a - b) for a, b in pairs(lag)))  # the delay
+    # no loud sample came back with the other sign (what a wrap-around would do)
+    assert not any((a > 5000 and b < -5000) or (a < -5000 and b > 5000) for a, b in pairs(lag))
+
+
+def test_going_down_filters_what_8khz_cannot_carry() -> None:
+    """A 7 kHz tone at 24 kHz has no place at 8 kHz (Nyquist 4 kHz): plain decimation would
+    fold it back as a loud 1 kHz tone; averaging leaves little of it."""
+    high = tone(7000, 24000, 0.2, amplitude=20000)
+    out = Resampler(24000, 8000).feed(high)
+    assert audioop.rms(out, 2) < 0.35 * audioop.rms(high, 2)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=97), min_size=1, max_size=30))
+def test_chunks_of_any_size_give_what_one_piece_gives(cuts: list[int]) -> None:
+    pcm = tone(300, 24000, 0.1) + tone(1200, 24000, 0.1, amplitude=12000)
+    for source, target in ((24000, 8000), (8000, 24000)):
+        whole = Resampler(source, target).feed(pcm)
+        chunked = Resampler(source, target)
+        pieces, start = [], 0
+        for cut in cuts:
+            pieces.append(chunked.feed(pcm[start : start + cut]))
+            start += cut
+        pieces.append(chunked.feed(pcm[start:]))
+        assert b"".join(pieces) == whole
+
+
+def test_bad_rates_are_refused() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Resampler(0, 8000)
