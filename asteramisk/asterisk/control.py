@@ -241,6 +241,11 @@ class ARIControl(CallControl):
             done, _ = await asyncio.wait(
                 {future, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
+        except BaseException:
+            # Cancelled: so is what we waited for (a key getter left behind would swallow
+            # the caller's next key).
+            future.cancel()
+            raise
         finally:
             gone.cancel()
         if future in done:

@@ -12,6 +12,7 @@ by an exception, so going back and forth never grows the call stack.
 from __future__ import annotations
 
 import contextlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
     from asteramisk.agent.tools import AgentSession
 
-__all__ = ["UI"]
+__all__ = ["DIGIT_WORDS", "UI", "spoken_digits"]
 
 T = TypeVar("T")
 
@@ -87,8 +88,10 @@ class UI(ABC):
         *,
         timeout: float = 5.0,
         finish_on_key: str = "#",
+        speech: bool = False,
     ) -> str:
-        """Say ``text`` and collect up to ``num_digits`` keys; '' when nothing came in time."""
+        """Say ``text`` and collect up to ``num_digits`` keys; '' when nothing came in time.
+        ``speech=True`` accepts the digits said (a call) or written ("four two", a text) too."""
 
     @abstractmethod
     async def prompt(self, text: str, *, timeout: float = 30.0) -> str:
@@ -237,3 +240,24 @@ class UI(ABC):
             realtime_settings=realtime_settings,
             realtime_config=realtime_config,
         )
+
+
+DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+"""What a caller may say to :meth:`UI.gather` with ``speech=True``."""
+_DIGIT_OF = {word: str(n) for n, word in enumerate(DIGIT_WORDS[2:], start=1)} | {
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+}
+
+
+def spoken_digits(text: str) -> str:
+    """The digits in what a caller said: ``"four two oh 7"`` -> ``"4207"``; other words are
+    left out."""
+    digits = []
+    for word in re.findall(r"[a-z]+|[0-9]+", text.lower()):
+        if word.isdigit():
+            digits.append(word)
+        elif word in _DIGIT_OF:
+            digits.append(_DIGIT_OF[word])
+    return "".join(digits)

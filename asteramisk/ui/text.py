@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from asteramisk.config import config
 from asteramisk.exceptions import ConfigurationError, HangupException
-from asteramisk.ui.base import UI
+from asteramisk.ui.base import UI, spoken_digits
 from asteramisk.ui.conversations import conversations
 
 __all__ = ["TextUI", "check_number", "parse_number"]
@@ -134,14 +134,19 @@ class TextUI(UI):
         *,
         timeout: float = 5.0,
         finish_on_key: str = "#",
+        speech: bool = False,
     ) -> str:
-        """Send ``text`` and return the digits of the reply (at most ``num_digits``)."""
+        """Send ``text`` and return the digits of the reply (at most ``num_digits``);
+        ``speech=True`` takes digits written as words too ("four two")."""
         reply = await self.prompt(text, timeout=max(timeout, self.idle_timeout))
         if finish_on_key and finish_on_key in reply:
             reply = reply[: reply.index(finish_on_key)]
         if reply.strip() == self.back_key:
             return self.back_key
-        return re.sub(r"[^0-9*#]", "", reply)[:num_digits]
+        digits = re.sub(r"[^0-9*#]", "", reply)
+        if speech and not digits:
+            digits = spoken_digits(reply)
+        return digits[:num_digits]
 
     def _menu_wording(self, text: str, labels: Mapping[str, str]) -> str:
         lines = [text] if text else []

@@ -21,7 +21,7 @@ from asteramisk.exceptions import ConfigurationError, HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.stt import get_stt_engine
 from asteramisk.media.tts import TTSCache, get_engine
-from asteramisk.ui.base import UI
+from asteramisk.ui.base import DIGIT_WORDS, UI, spoken_digits
 
 __all__ = ["VoiceUI"]
 
@@ -120,14 +120,33 @@ class VoiceUI(UI):
         *,
         timeout: float = 5.0,
         finish_on_key: str = "#",
+        speech: bool = False,
     ) -> str:
         """Say ``text`` and collect up to ``num_digits`` keys.
 
         Keys pressed during ``text`` (or during an earlier ``say``) count. Input ends at
         ``num_digits`` keys, at ``finish_on_key`` (not included), or ``timeout`` seconds after
         the prompt or the last key. Returns the keys as a string, '' if none came.
+
+        ``speech=True`` lets the caller say the digits instead ("four two", "oh" for zero):
+        what they say is recognised and returned as digits, like keys (at most
+        ``num_digits``). It needs the call's audio (the ARI transport); over AGI only keys
+        are collected.
         """
         self._check_open()
+        if speech and self.control.can_listen:
+            stream = await self._listening()
+            stream.clear()
+            if text:
+                await self.say(text)
+            answer, spoken = await self._speech_or_keys(
+                stream, timeout, DIGIT_WORDS, num_digits=num_digits, finish_on_key=finish_on_key
+            )
+            if not spoken:
+                return answer
+            digits = spoken_digits(answer)[:num_digits]
+            self.transcript.append(("gather", digits))
+            return digits
         if text:
             await self.say(text)
         keys, self._pending_keys = self._pending_keys, ""
@@ -169,7 +188,7 @@ class VoiceUI(UI):
             stream.clear()
             if text:
                 await self.say(text)
-            answer = await self._speech_or_keys(stream, timeout, phrases)
+            answer, _spoken = await self._speech_or_keys(stream, timeout, phrases)
             if answer:
                 self.transcript.append(("prompt", answer))
                 return answer
@@ -202,11 +221,21 @@ class VoiceUI(UI):
         return text
 
     async def _speech_or_keys(
-        self, stream: AudioStream, timeout: float, phrases: Sequence[str] | None
-    ) -> str:
-        """The caller's answer: words, or keys ended by '#' (whichever comes first)."""
+        self,
+        stream: AudioStream,
+        timeout: float,
+        phrases: Sequence[str] | None,
+        *,
+        num_digits: int = 64,
+        finish_on_key: str = "#",
+    ) -> tuple[str, bool]:
+        """The caller's answer, words or keys (whichever comes first), and whether it was
+        spoken. Keys are gathered as :meth:`gather` does with ``num_digits``/``finish_on_key``."""
         if self._pending_keys:
-            return await self.gather(num_digits=64, timeout=timeout, finish_on_key="#")
+            keys = await self.gather(
+                num_digits=num_digits, timeout=timeout, finish_on_key=finish_on_key
+            )
+            return keys, False
         speech = asyncio.ensure_future(stream.utterance(timeout))
         key = asyncio.ensure_future(self.control.wait_digit(timeout))
         try:
@@ -215,13 +244,16 @@ class VoiceUI(UI):
             if pressed:
                 self._pending_keys += pressed
                 speech.cancel()
-                return await self.gather(num_digits=64, timeout=timeout, finish_on_key="#")
+                keys = await self.gather(
+                    num_digits=num_digits, timeout=timeout, finish_on_key=finish_on_key
+                )
+                return keys, False
             audio = await speech  # speech came, or the keys timed out while it may be coming
         finally:
             for task in (speech, key):
                 if not task.done():
                     task.cancel()
-        return await self._transcribe(audio, phrases)
+        return await self._transcribe(audio, phrases), True
 
     async def send_dtmf(self, digits: str) -> None:
         """Send DTMF ``digits`` to the caller."""

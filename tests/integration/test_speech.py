@@ -97,3 +97,19 @@ async def test_speaking_stops_what_the_app_says(server: Server, phone: VirtualPh
     await call.say("talk to a person", wait=False)
     spoken = await asyncio.wait_for(result, 30)
     assert spoken < 8  # said whole, it lasts over 20 s
+
+
+async def test_gather_takes_digits_said_or_pressed(server: Server, phone: VirtualPhone) -> None:
+    async def handler(ui: VoiceUI) -> tuple[str, str]:
+        await ui.answer()
+        said = await ui.gather("What would you like?", num_digits=4, timeout=10, speech=True)
+        pressed = await ui.gather("What would you like?", num_digits=4, timeout=10, speech=True)
+        return said, pressed
+
+    result = await serve_once(server, phone, "ari", "2206", handler)
+    call = await phone.call("2206")
+    assert await call.hear(timeout=10) == "what would you like"
+    await call.say("four two oh nine")
+    assert await call.hear(timeout=15) == "what would you like"
+    await call.press("1234")
+    assert await asyncio.wait_for(result, 15) == ("4209", "1234")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asteramisk.exceptions import HangupException
+from asteramisk.ui.base import spoken_digits
 from asteramisk.ui.text import TextUI, encode_body, parse_number
 
 
@@ -52,3 +53,22 @@ async def test_gather_takes_the_digits_of_the_reply() -> None:
     ui = TextUI(send, remote_number="5550100", local_number="3000")
     ui.deliver("my pin is 12 34#99")
     assert await ui.gather("PIN?", num_digits=4) == "1234"
+
+
+async def test_gather_with_speech_takes_digits_written_as_words() -> None:
+    async def send(to: str, sender: str, body: str) -> None:
+        pass
+
+    ui = TextUI(send, remote_number="5550100", local_number="3000")
+    ui.deliver("Four two, oh nine")
+    assert await ui.gather("PIN?", num_digits=4, speech=True) == "4209"
+    ui.deliver("four two")
+    assert await ui.gather("PIN?", num_digits=4) == ""  # words only when asked
+
+
+@pytest.mark.parametrize(
+    ("said", "digits"),
+    [("four two oh nine", "4209"), ("zero 7 eight", "078"), ("um, three-five", "35"), ("no", "")],
+)
+def test_spoken_digits(said: str, digits: str) -> None:
+    assert spoken_digits(said) == digits
