@@ -344,7 +344,7 @@ class Server(AsyncResource):
         number = agi.args[0] if agi.args else agi.env.get("agi_extension", "")
         registration = self._admit(number)
         if registration is not None:
-            control = AGIControl(agi, config.ASTERISK_PSTN_ENDPOINT)
+            control = AGIControl(agi, config.ASTERISK_PSTN_ENDPOINT, audio_host=self.host)
             caller = _known(agi.env.get("agi_callerid"))
             await self._serve(
                 registration, control, caller, _known(agi.env.get("agi_calleridname"))

@@ -144,7 +144,6 @@ async def _voice(
     phrases: Sequence[str] | None,
     idle_timeout: float,
 ) -> None:
-    stream = await ui._listening()
     stt = get_stt_engine()
     history: list[TResponseInputItem] = []
     if greeting:
@@ -153,6 +152,7 @@ async def _voice(
         await ui.say(greeting)
     silences = 0
     while True:
+        stream = await ui._listening()  # the same stream on ARI; over AGI, again after playing
         audio = await stream.utterance(idle_timeout)
         if audio is None:
             if stream.closed.is_set():

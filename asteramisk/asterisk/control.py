@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from abc import ABC, abstractmethod
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from asteramisk.agi import AGI, core
 from asteramisk.asterisk.ari import ARIClient
@@ -35,6 +35,9 @@ class CallControl(ABC):
 
     can_listen = False
     """Whether :meth:`listen` streams the caller's audio on this transport."""
+    listens_while_playing = False
+    """Whether the stream stays attached while a file plays (so the caller's voice can
+    interrupt it); if not, any other primitive detaches the stream first."""
 
     @abstractmethod
     async def play(
@@ -89,11 +92,23 @@ class CallControl(ABC):
 
 
 class AGIControl(CallControl):
-    """The primitives over a FastAGI session."""
+    """The primitives over a FastAGI session.
 
-    def __init__(self, agi: AGI, pstn_endpoint: str = "pstn") -> None:
+    The caller's audio streams with ``EXEC AudioSocket``, which holds the AGI session while
+    it runs: the stream carries audio both ways (and the caller's keys), and any other
+    primitive first closes it, which ends ``AudioSocket()`` and frees the channel.
+    """
+
+    can_listen = True
+
+    def __init__(
+        self, agi: AGI, pstn_endpoint: str = "pstn", *, audio_host: str = "127.0.0.1"
+    ) -> None:
         self.agi = agi
         self.pstn_endpoint = pstn_endpoint
+        self.audio_host = audio_host
+        self._stream: AudioStream | None = None
+        self._streaming: asyncio.Future[str] | None = None  # the EXEC AudioSocket
 
     async def _run(self, action: core.Action[T]) -> T:
         """Execute ``action``; a failure because the caller is gone becomes a hangup.
@@ -101,6 +116,8 @@ class AGIControl(CallControl):
         Asterisk answers ``result=-1`` to a command the hangup interrupted, a moment before
         its ``HANGUP`` line: the channel's status tells the two apart.
         """
+        if self._streaming is not None:
+            await self._detach()
         try:
             return await self.agi.execute(action)
         except core.AGIAppError:
@@ -109,6 +126,55 @@ class AGIControl(CallControl):
             except (core.AGIError, core.AGIHangup):
                 raise core.AGIResultHangup("the caller hung up") from None
             raise
+
+    async def listen(self) -> AudioStream:
+        """The call's audio both ways: ``EXEC AudioSocket`` to this process's AudioSocket
+        server (see the class)."""
+        if self._stream is not None and not self._stream.closed.is_set():
+            return self._stream
+        if self._streaming is not None:
+            await self._detach()
+        server = await shared_audio_server(self.audio_host)
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        streaming = self.agi.execute(core.Exec("AudioSocket", [stream_id, server.address]))
+        connected: asyncio.Future[Any] = asyncio.ensure_future(stream.connected.wait())
+        try:
+            await asyncio.wait(
+                {connected, cast("asyncio.Future[Any]", streaming)},
+                timeout=5,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            connected.cancel()
+        if not stream.connected.is_set():
+            server.forget(stream_id)
+            if streaming.done():
+                streaming.result()  # the caller hung up: raises it
+            else:
+                streaming.add_done_callback(_ignore_result)
+            raise ActionError(
+                f"Asterisk's AudioSocket() did not connect to {server.address}: can Asterisk "
+                "reach this address (AGI_SERVER_HOST)?"
+            )
+        self._stream, self._streaming = stream, streaming
+        return stream
+
+    async def _detach(self) -> None:
+        """Close the stream; once ``AudioSocket()`` has returned the channel is ours again."""
+        stream, self._stream = self._stream, None
+        streaming, self._streaming = self._streaming, None
+        if stream is not None:
+            await stream.close()
+        if streaming is not None:
+            # AudioSocket()'s own failure is no error; the next command says if the caller left
+            with contextlib.suppress(core.AGIAppError):
+                await streaming
+
+    async def close(self) -> None:
+        if self._streaming is not None and not self.agi.closed:
+            with contextlib.suppress(core.AGIException):
+                await self._detach()
 
     async def answer(self) -> None:
         await self._run(core.Answer())
@@ -123,6 +189,12 @@ class AGIControl(CallControl):
         return result[0] if result else None
 
     async def wait_digit(self, timeout: float) -> str | None:
+        stream = self._stream
+        if stream is not None and not stream.closed.is_set():
+            key = await stream.next_key(timeout)  # the keys come over the stream meanwhile
+            if key is None and stream.closed.is_set():
+                await self._detach()  # raises the hangup if that is why it closed
+            return key
         return await self._run(core.WaitForDigit(int(timeout * 1000)))
 
     async def send_dtmf(self, digits: str) -> None:
@@ -153,6 +225,11 @@ class AGIControl(CallControl):
 
     async def variable(self, name: str) -> str | None:
         return await self._run(core.GetFullVariable("${" + name + "}"))
+
+
+def _ignore_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class ARIControl(CallControl):
@@ -308,6 +385,7 @@ class ARIControl(CallControl):
                 return key
 
     can_listen = True
+    listens_while_playing = True
 
     async def play(
         self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None

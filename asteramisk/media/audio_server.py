@@ -58,6 +58,8 @@ class AudioStream:
         self._drained = asyncio.Event()
         self._drained.set()
         self._tap: asyncio.Queue[bytes] | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._keys: asyncio.Queue[str] = asyncio.Queue()
 
     def __repr__(self) -> str:
         return f"<AudioStream {self.id} frames={self.frames_received}>"
@@ -100,6 +102,36 @@ class AudioStream:
         self._drained.set()
         if self._tap is not None:
             self._tap.put_nowait(b"")
+
+    def on_keys(self, keys: str) -> None:
+        self.keys += keys
+        for key in keys:
+            self._keys.put_nowait(key)
+
+    async def next_key(self, timeout: float) -> str | None:
+        """The next key the caller presses (sent over the stream), None if none comes within
+        ``timeout`` seconds or the stream closes."""
+        if not self._keys.empty():
+            return self._keys.get_nowait()
+        getter = asyncio.ensure_future(self._keys.get())
+        closed = asyncio.ensure_future(self.closed.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {getter, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            closed.cancel()
+            if not getter.done():
+                getter.cancel()
+        return getter.result() if getter in done else None
+
+    async def close(self) -> None:
+        """Close the connection from this side (Asterisk's ``AudioSocket()`` then returns) and
+        wait until it is closed."""
+        if self._writer is not None and not self.closed.is_set():
+            self._writer.close()
+        if self.connected.is_set():
+            await self.closed.wait()
 
     def clear(self) -> None:
         """Forget the voice events so far (before listening for a new answer)."""
@@ -220,6 +252,7 @@ class AudioSocketServer(AsyncResource):
             if stream is None:
                 self.refused += 1
                 return
+            stream._writer = writer
             stream.connected.set()
             pacer = asyncio.create_task(_pace(stream, writer))
             frames = pending
@@ -228,7 +261,7 @@ class AudioSocketServer(AsyncResource):
                     if frame.kind == KIND_AUDIO:
                         stream.on_audio(frame.payload)
                     elif frame.kind == KIND_DTMF:
-                        stream.keys += frame.payload.decode("ascii", "replace")
+                        stream.on_keys(frame.payload.decode("ascii", "replace"))
                     elif frame.kind in (KIND_HANGUP, KIND_ERROR):
                         return
                 data = await reader.read(65536)

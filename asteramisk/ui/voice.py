@@ -130,15 +130,12 @@ class VoiceUI(UI):
 
         ``speech=True`` lets the caller say the digits instead ("four two", "oh" for zero):
         what they say is recognised and returned as digits, like keys (at most
-        ``num_digits``). It needs the call's audio (the ARI transport); over AGI only keys
-        are collected.
+        ``num_digits``). Over ARI the caller may start while ``text`` plays; over AGI, once
+        it has been said.
         """
         self._check_open()
         if speech and self.control.can_listen:
-            stream = await self._listening()
-            stream.clear()
-            if text:
-                await self.say(text)
+            stream = await self._say_then_listen(text)
             answer, spoken = await self._speech_or_keys(
                 stream, timeout, DIGIT_WORDS, num_digits=num_digits, finish_on_key=finish_on_key
             )
@@ -178,16 +175,14 @@ class VoiceUI(UI):
         detection) and transcribes it with ``STT_ENGINE``; ``phrases`` lists what may be said,
         when known, which makes recognition exact. No answer within ``timeout`` seconds asks
         again, ``retries`` times, then returns ''. Keys typed instead (ended by '#') are an
-        answer too. Over AGI, which cannot stream the caller's audio, the answer is the keys.
+        answer too. Over ARI the caller's voice interrupts ``text``; over AGI (whose audio
+        streams with ``EXEC AudioSocket`` once ``text`` has played) keys do.
         """
         self._check_open()
         if not self.control.can_listen:
             return await self.gather(text, num_digits=64, timeout=timeout, finish_on_key="#")
-        stream = await self._listening()
         for _attempt in range(retries + 1):
-            stream.clear()
-            if text:
-                await self.say(text)
+            stream = await self._say_then_listen(text)
             answer, _spoken = await self._speech_or_keys(stream, timeout, phrases)
             if answer:
                 self.transcript.append(("prompt", answer))
@@ -204,6 +199,15 @@ class VoiceUI(UI):
         """Set while the caller speaks, once the app listens (for barge-in)."""
         stream = self._stream
         return stream.speaking if stream is not None and self.barge_in else None
+
+    async def _say_then_listen(self, text: str) -> AudioStream:
+        """Say ``text`` and have the caller's audio streaming for their answer: already while
+        it plays where the transport allows it (ARI: the caller's voice interrupts it)."""
+        if self.control.listens_while_playing:
+            (await self._listening()).clear()
+        if text:
+            await self.say(text)
+        return await self._listening()
 
     async def _listening(self) -> AudioStream:
         if self._stream is None or self._stream.closed.is_set():

@@ -6,6 +6,7 @@ import asyncio
 import audioop
 from typing import Any
 
+import pytest
 from agents import Agent, RunConfig, function_tool
 from agents.realtime import RealtimeAgent
 from agents.realtime.items import AssistantAudio, AssistantMessageItem
@@ -213,7 +214,9 @@ def spoken(text: str, response: str, item: str) -> list[Any]:
     return events
 
 
-async def test_call_with_a_realtime_agent(server: Server) -> None:
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_call_with_a_realtime_agent(server: Server, transport: str) -> None:
+    """Over ARI the audio goes through a snoop channel, over AGI through EXEC AudioSocket."""
     booked: list[str] = []
     model = ScriptedRealtimeModel(
         [
@@ -255,7 +258,7 @@ async def test_call_with_a_realtime_agent(server: Server) -> None:
             )
         )
 
-    await server.register_extension("3103", call_handler=handler)
+    await server.register_extension("3103", call_handler=handler, transport=transport)
     heard = ["hello how can i help", "your table is booked", "see you on friday", "goodbye"]
     async with VirtualPhone("5550143", vocabulary=heard) as phone:
         call = await phone.call("3103")

@@ -24,12 +24,17 @@ async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
         yield p
 
 
-async def test_prompt_hears_the_callers_words(server: Server, phone: VirtualPhone) -> None:
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_prompt_hears_the_callers_words(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
+    """Over ARI the audio streams from a snoop channel, over AGI from EXEC AudioSocket."""
+
     async def handler(ui: VoiceUI) -> str:
         await ui.answer()
         return await ui.prompt("What would you like?", phrases=CHOICES, timeout=10)
 
-    result = await serve_once(server, phone, "ari", "2201", handler)
+    result = await serve_once(server, phone, transport, "2201", handler)
     call = await phone.call("2201")
     assert await call.hear(timeout=10) == "what would you like"
     await call.say("cancel my order")
@@ -99,17 +104,22 @@ async def test_speaking_stops_what_the_app_says(server: Server, phone: VirtualPh
     assert spoken < 8  # said whole, it lasts over 20 s
 
 
-async def test_gather_takes_digits_said_or_pressed(server: Server, phone: VirtualPhone) -> None:
-    async def handler(ui: VoiceUI) -> tuple[str, str]:
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_gather_takes_digits_said_or_pressed(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
+    async def handler(ui: VoiceUI) -> tuple[str, str, str]:
         await ui.answer()
         said = await ui.gather("What would you like?", num_digits=4, timeout=10, speech=True)
         pressed = await ui.gather("What would you like?", num_digits=4, timeout=10, speech=True)
-        return said, pressed
+        await ui.say("Sorry")  # the channel is the app's again after listening (AGI)
+        return said, pressed, await ui.control.variable("CHANNEL(state)") or ""
 
-    result = await serve_once(server, phone, "ari", "2206", handler)
+    result = await serve_once(server, phone, transport, "2206", handler)
     call = await phone.call("2206")
     assert await call.hear(timeout=10) == "what would you like"
     await call.say("four two oh nine")
     assert await call.hear(timeout=15) == "what would you like"
     await call.press("1234")
-    assert await asyncio.wait_for(result, 15) == ("4209", "1234")
+    assert await call.hear(timeout=15) == "sorry"
+    assert await asyncio.wait_for(result, 15) == ("4209", "1234", "Up")
