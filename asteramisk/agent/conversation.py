@@ -30,6 +30,7 @@ from asteramisk.agent.realtime import run_realtime
 from asteramisk.agent.sentences import SentenceSplitter
 from asteramisk.agent.tools import AgentSession, current_session
 from asteramisk.exceptions import HangupException
+from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.stt import get_stt_engine
 from asteramisk.ui.base import UI
 from asteramisk.ui.text import TextUI
@@ -194,6 +195,10 @@ async def _speak_reply(
     """Stream the agent's reply into speech; stop when the caller interrupts. The history
     after this turn (with what was actually said, when interrupted)."""
     run = Runner.run_streamed(agent, history, **options)
+    # Where the caller can be heard while a file plays (ARI), each sentence is played as a
+    # file: stopping a playback is immediate. Elsewhere (AGI, whose AudioSocket would end
+    # with a playback) it goes over the call's audio stream, which the caller's voice flushes.
+    by_file = ui.control.listens_while_playing
     splitter = SentenceSplitter()
     pending: asyncio.Queue[asyncio.Task[Any] | None] = asyncio.Queue()
     spoken: list[str] = []
@@ -201,7 +206,8 @@ async def _speak_reply(
     def synthesise(sentence: str) -> None:
         if "first_text" not in timing:
             timing["first_text"] = time.monotonic() - heard_at
-        task = asyncio.ensure_future(ui._speech_file(sentence))
+        made = ui._speech_file(sentence) if by_file else ui._speech_pcm(sentence)
+        task = asyncio.ensure_future(made)
         task.sentence = sentence  # type: ignore[attr-defined]
         pending.put_nowait(task)
 
@@ -221,21 +227,29 @@ async def _speak_reply(
 
     producer = asyncio.ensure_future(produce())
     interrupted = False
+    stream = await ui._listening()
+    if not by_file:
+        await ui.control.carry_stream_audio()
     try:
         while True:
             task = await pending.get()
             if task is None:
                 break
-            sound = await task
+            speech = await task
             if "first_audio" not in timing:
                 timing["first_audio"] = time.monotonic() - heard_at
-            key = await ui.control.play(sound, "0123456789*#", ui._stream_speaking())
+            if by_file:
+                key = await ui.control.play(speech, "0123456789*#", ui._stream_speaking())
+                interrupted = key is not None
+            else:
+                interrupted = await _stream_speech(ui, stream, speech)
             spoken.append(task.sentence)  # type: ignore[attr-defined]
-            if key is not None:  # a key or the caller's voice: stop talking
-                interrupted = True
+            if interrupted:  # a key or the caller's voice: stop talking
                 break
         if not interrupted:
             await producer  # raises what the run raised
+            if session.ending:
+                await stream.played()  # the last words are heard before the call ends
     finally:
         if not producer.done():
             run.cancel()
@@ -255,3 +269,29 @@ async def _speak_reply(
         session.transfer_to = ""
         return [*history, {"role": "assistant", "content": said + " ..."}]
     return run.to_input_list()
+
+
+async def _stream_speech(ui: VoiceUI, stream: AudioStream, pcm: bytes) -> bool:
+    """Play ``pcm`` over the call's stream; True if the caller's voice or a key stopped it
+    (what was queued is dropped at once)."""
+    if ui.barge_in and stream.speaking.is_set():
+        return True
+    stream.send(pcm)
+    waits: dict[str, asyncio.Future[Any]] = {
+        "drained": asyncio.ensure_future(stream.drained()),
+        "key": asyncio.ensure_future(ui.control.wait_digit(len(pcm) / 16000 + 5)),
+    }
+    if ui.barge_in:
+        waits["voice"] = asyncio.ensure_future(stream.speaking.wait())
+    try:
+        done, _ = await asyncio.wait(waits.values(), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits.values():
+            waiting.cancel()
+        await asyncio.gather(*waits.values(), return_exceptions=True)
+    key = waits["key"]
+    pressed = key in done and not key.cancelled() and key.exception() is None and key.result()
+    if waits["drained"] in done and not pressed:
+        return False
+    stream.flush()
+    return True

@@ -204,7 +204,7 @@ class _RealtimeCall:
         await self._agent_ended.wait()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._last_words_done.wait(), ENDING_GRACE)
-        await self.stream.drained()
+        await self.stream.played()
 
     def _transcript(self) -> None:
         for item in self._history:

@@ -34,6 +34,9 @@ __all__ = ["AudioSocketServer", "AudioStream", "shared_audio_server"]
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 2.0
+PLAYOUT_DELAY = 0.3
+"""Seconds after its last frame is sent that the caller may still be hearing it (Asterisk's
+mixing and whisper buffers, then the network): what :meth:`AudioStream.played` waits."""
 _SILENCE = bytes(FRAME_BYTES)
 
 
@@ -58,6 +61,7 @@ class AudioStream:
         self._drained = asyncio.Event()
         self._drained.set()
         self._tap: asyncio.Queue[bytes] | None = None
+        self._last_audio_at = 0.0
         self._writer: asyncio.StreamWriter | None = None
         self._keys: asyncio.Queue[str] = asyncio.Queue()
 
@@ -192,12 +196,23 @@ class AudioStream:
         """Wait until everything queued has been sent."""
         await self._drained.wait()
 
+    async def played(self) -> None:
+        """Wait until everything queued has been sent and heard (``PLAYOUT_DELAY`` later):
+        before hanging up after the last words."""
+        await self._drained.wait()
+        if self.closed.is_set():
+            return
+        remaining = self._last_audio_at + PLAYOUT_DELAY - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
     def next_frame(self) -> bytes:
         if not self._outgoing:
             self._drained.set()
             return _SILENCE
         frame = bytes(self._outgoing[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
         del self._outgoing[:FRAME_BYTES]
+        self._last_audio_at = time.monotonic()
         if not self._outgoing:
             self._drained.set()
         return frame

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import wave
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,6 +67,10 @@ class VoiceUI(UI):
     async def _speech_file(self, text: str) -> str:
         """The Asterisk-side name of the synthesised ``text`` (made if not cached)."""
         return _asterisk_name(await tts_cache().get(text))
+
+    async def _speech_pcm(self, text: str) -> bytes:
+        """The synthesised ``text`` as 8 kHz 16-bit PCM, for streaming (made if not cached)."""
+        return await asyncio.to_thread(_wav_pcm, await tts_cache().get(text))
 
     async def _play_interruptible(self, sound: str) -> None:
         if self._pending_keys:
@@ -306,6 +311,11 @@ class VoiceUI(UI):
 
 media_base_url = ""
 """Set by the Server when TTS_DELIVERY is 'http': where its media server serves the cache."""
+
+
+def _wav_pcm(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as audio:
+        return audio.readframes(audio.getnframes())
 
 
 def _asterisk_name(path: Path) -> str:

@@ -91,7 +91,8 @@ async def test_text_conversation_with_an_agent_that_calls_a_tool(server: Server)
     assert model.remaining_steps == 0
 
 
-async def test_call_with_a_cascaded_agent(server: Server) -> None:
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_call_with_a_cascaded_agent(server: Server, transport: str) -> None:
     booked: list[str] = []
     model = ScriptedModel(
         [
@@ -114,7 +115,7 @@ async def test_call_with_a_cascaded_agent(server: Server) -> None:
             )
         )
 
-    await server.register_extension("3101", call_handler=handler)
+    await server.register_extension("3101", call_handler=handler, transport=transport)
     heard = ["hello how can i help", "your table is booked", "see you on friday", "goodbye"]
     async with VirtualPhone("5550141", vocabulary=heard) as phone:
         call = await phone.call("3101")
@@ -132,7 +133,8 @@ async def test_call_with_a_cascaded_agent(server: Server) -> None:
     assert [t.keys() >= {"stt", "first_text", "first_audio"} for t in session.turns] == [True] * 2
 
 
-async def test_caller_interrupts_a_long_reply(server: Server) -> None:
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_caller_interrupts_a_long_reply(server: Server, transport: str) -> None:
     long_reply = " ".join(f"Here is option number {n} of our many menus." for n in range(1, 12))
     model = ScriptedModel(
         [
@@ -150,7 +152,7 @@ async def test_caller_interrupts_a_long_reply(server: Server) -> None:
             await ui.connect_openai_agent(agent, phrases=CALLER_PHRASES, run_config=NO_TRACING)
         )
 
-    await server.register_extension("3102", call_handler=handler)
+    await server.register_extension("3102", call_handler=handler, transport=transport)
     async with VirtualPhone("5550142", vocabulary=["here is option number"]) as phone:
         call = await phone.call("3102")
         await asyncio.sleep(0.5)
@@ -285,7 +287,8 @@ async def test_call_with_a_realtime_agent(server: Server, transport: str) -> Non
     assert len(session.turns) == 2 and all(t["first_audio"] < 1.0 for t in session.turns)
 
 
-async def test_caller_interrupts_a_realtime_agent(server: Server) -> None:
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_caller_interrupts_a_realtime_agent(server: Server, transport: str) -> None:
     long_reply = " ".join(f"Here is option number {n} of our many menus." for n in range(1, 8))
     model = ScriptedRealtimeModel(
         [
@@ -310,7 +313,7 @@ async def test_caller_interrupts_a_realtime_agent(server: Server) -> None:
         agent = RealtimeAgent(name="Talker", tools=[end_conversation])
         await ui.connect_openai_agent(agent, mode="realtime", realtime_model=model)
 
-    await server.register_extension("3104", call_handler=handler)
+    await server.register_extension("3104", call_handler=handler, transport=transport)
     async with VirtualPhone("5550144", vocabulary=["here is option number"]) as phone:
         call = await phone.call("3104")
         await asyncio.sleep(0.5)
