@@ -28,7 +28,7 @@ from agents.realtime import (
 
 from asteramisk.agent.realtime import run_realtime
 from asteramisk.agent.sentences import SentenceSplitter
-from asteramisk.agent.tools import AgentSession, current_session
+from asteramisk.agent.tools import AgentSession, current_session, end_call_for_agent
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.stt import get_stt_engine
@@ -176,10 +176,7 @@ async def _voice(
         history.append({"role": "user", "content": text})
         history = await _speak_reply(session, ui, agent, history, options, heard_at, timing)
         if session.ending:
-            session.ended_by = "agent"
-            if session.transfer_to:
-                await ui.transfer(session.transfer_to)
-            await ui.hangup()
+            await end_call_for_agent(session, ui)
             return
 
 

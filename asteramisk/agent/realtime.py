@@ -35,7 +35,7 @@ from agents.realtime import (
     RealtimeToolEnd,
 )
 
-from asteramisk.agent.tools import AgentSession
+from asteramisk.agent.tools import AgentSession, end_call_for_agent
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.resample import Resampler
@@ -99,10 +99,7 @@ async def run_realtime(
     async with rt:
         await call.run()
     if call.ended_by_agent:
-        session.ended_by = "agent"
-        if session.transfer_to:
-            await ui.transfer(session.transfer_to)
-        await ui.hangup()
+        await end_call_for_agent(session, ui)
         return
     raise HangupException("the caller hung up")
 

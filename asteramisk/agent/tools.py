@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agents import function_tool
 
 from asteramisk.ui.base import UI
+
+if TYPE_CHECKING:
+    from asteramisk.ui.voice import VoiceUI
 
 __all__ = ["AgentSession", "current_session", "end_conversation", "send_dtmf", "transfer_call"]
 
@@ -38,6 +42,14 @@ class AgentSession:
     ``first_audio``, counted from the caller's last voiced frame to the reply's first audio."""
     ended_by: str = ""
     """``"agent"``, ``"caller"`` (hung up) or ``"idle"`` (no answer)."""
+
+
+async def end_call_for_agent(session: AgentSession, ui: VoiceUI) -> None:
+    """The agent ended the call on ``ui``: transfer it if the agent asked to, else hang up."""
+    session.ended_by = "agent"
+    if session.transfer_to:
+        await ui.transfer(session.transfer_to)
+    await ui.hangup()
 
 
 current_session: contextvars.ContextVar[AgentSession] = contextvars.ContextVar(

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.audiosocket import (
@@ -33,6 +33,7 @@ __all__ = ["AudioSocketServer", "AudioStream", "shared_audio_server"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 HELLO_TIMEOUT = 2.0
 PLAYOUT_DELAY = 0.3
 """Seconds after its last frame is sent that the caller may still be hearing it (Asterisk's
@@ -115,9 +116,14 @@ class AudioStream:
     async def next_key(self, timeout: float) -> str | None:
         """The next key the caller presses (sent over the stream), None if none comes within
         ``timeout`` seconds or the stream closes."""
-        if not self._keys.empty():
-            return self._keys.get_nowait()
-        getter = asyncio.ensure_future(self._keys.get())
+        return await self._next(self._keys, timeout)
+
+    async def _next(self, queue: asyncio.Queue[T], timeout: float) -> T | None:
+        """The next item of ``queue``; None after ``timeout`` seconds, or once the stream has
+        closed and the queue is empty."""
+        if not queue.empty():
+            return queue.get_nowait()
+        getter = asyncio.ensure_future(queue.get())
         closed = asyncio.ensure_future(self.closed.wait())
         try:
             done, _ = await asyncio.wait(
@@ -152,27 +158,13 @@ class AudioStream:
             remaining = deadline - loop.time()
             if not started and remaining <= 0:
                 return None
-            wait = remaining if not started else max_seconds
-            getter = asyncio.ensure_future(self.events.get())
-            closed = asyncio.ensure_future(self.closed.wait())
-            try:
-                done, _ = await asyncio.wait(
-                    {getter, closed}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                closed.cancel()
-                if not getter.done():
-                    getter.cancel()
-            if getter in done:
-                event = getter.result()
-                if event.kind == "start":
-                    started = True
-                    continue
-                return event.audio
-            if closed in done and self.events.empty():
-                return None
-            if not done:
-                return None
+            event = await self._next(self.events, remaining if not started else max_seconds)
+            if event is None:
+                return None  # silence until the deadline, or the call ended
+            if event.kind == "start":
+                started = True
+                continue
+            return event.audio
 
     # -- what we send ----------------------------------------------------------------------
 

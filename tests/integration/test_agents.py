@@ -27,7 +27,7 @@ from agents.testing import ScriptedModel, assistant_message, function_call
 
 from asteramisk.agent import AgentSession, end_conversation
 from asteramisk.server import Server
-from asteramisk.testing.phone import VirtualPhone
+from asteramisk.testing.phone import PhoneCall, VirtualPhone
 from asteramisk.ui import TextUI, VoiceUI
 
 NO_TRACING = RunConfig(tracing_disabled=True)
@@ -133,6 +133,20 @@ async def test_call_with_a_cascaded_agent(server: Server, transport: str) -> Non
     assert [t.keys() >= {"stt", "first_text", "first_audio"} for t in session.turns] == [True] * 2
 
 
+async def interrupt_the_reply(call: PhoneCall) -> None:
+    """Once the app's long reply has played 2 s, the phone speaks over it; the app's audio
+    must stop within 300 ms: nothing loud arrives from then until the app's next reply (which
+    needs the caller's words to end and a pause after them, over a second)."""
+    await call.wait_for_speech(timeout=15)  # the long reply has started
+    await asyncio.sleep(2)
+    await call.say("wait stop", wait=False)
+    await asyncio.sleep(1.2)
+    start = call.speaking_since
+    late = [t - start for t in call.heard_at if start + 0.3 < t < start + 1.0]
+    assert not late, f"playback went on {late[-1]:.2f} s after the phone spoke"
+    assert any(start - 1 < t < start for t in call.heard_at)  # it was talking before
+
+
 @pytest.mark.parametrize("transport", ["ari", "agi"])
 async def test_caller_interrupts_a_long_reply(server: Server, transport: str) -> None:
     long_reply = " ".join(f"Here is option number {n} of our many menus." for n in range(1, 12))
@@ -157,17 +171,7 @@ async def test_caller_interrupts_a_long_reply(server: Server, transport: str) ->
         call = await phone.call("3102")
         await asyncio.sleep(0.5)
         await call.say("book a table for friday")
-        await call.wait_for_speech(timeout=15)  # the long reply has started
-        await asyncio.sleep(2)
-        await call.say("wait stop", wait=False)
-        await asyncio.sleep(1.2)
-        # The app's audio stopped within 300 ms of the phone starting to speak: nothing loud
-        # arrived from then until the agent's next reply (which needs the caller's words
-        # to end, 700 ms of silence, recognition and synthesis: over a second).
-        start = call.speaking_since
-        late = [t - start for t in call.heard_at if start + 0.3 < t < start + 1.0]
-        assert not late, f"playback went on {late[-1]:.2f} s after the phone spoke"
-        assert any(start - 1 < t < start for t in call.heard_at)  # it was talking before
+        await interrupt_the_reply(call)
         await call.wait_hangup(15)
         session = await asyncio.wait_for(sessions.get(), 10)
     said = [text for who, text in session.transcript if who == "agent"]
@@ -318,16 +322,7 @@ async def test_caller_interrupts_a_realtime_agent(server: Server, transport: str
         call = await phone.call("3104")
         await asyncio.sleep(0.5)
         await call.say("book a table for friday")
-        await call.wait_for_speech(timeout=15)  # the long reply has started
-        await asyncio.sleep(2)
-        await call.say("wait stop", wait=False)
-        await asyncio.sleep(1.2)
-        # Within 300 ms of the phone starting to speak, the app's audio stopped: nothing loud
-        # from then until the next reply (after the phone's words and 500 ms of quiet).
-        start = call.speaking_since
-        late = [t - start for t in call.heard_at if start + 0.3 < t < start + 1.0]
-        assert not late, f"playback went on {late[-1]:.2f} s after the phone spoke"
-        assert any(start - 1 < t < start for t in call.heard_at)  # it was talking before
+        await interrupt_the_reply(call)
         await call.wait_hangup(15)
     # the model was told to stop
     assert any(isinstance(e, RealtimeModelSendInterrupt) for e in model.sent_events)
