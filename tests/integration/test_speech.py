@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from asteramisk.exceptions import HangupException
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import VirtualPhone
@@ -123,3 +124,26 @@ async def test_gather_takes_digits_said_or_pressed(
     await call.press("1234")
     assert await call.hear(timeout=15) == "sorry"
     assert await asyncio.wait_for(result, 15) == ("4209", "1234", "Up")
+
+
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_caller_hanging_up_while_the_app_listens_is_a_hangup(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
+    async def handler(ui: VoiceUI) -> str:
+        await ui.answer()
+        return await ui.prompt("What would you like?", phrases=CHOICES, timeout=20)
+
+    result = await serve_once(server, phone, transport, "2207", handler)
+    call = await phone.call("2207")
+    assert await call.hear(timeout=10) == "what would you like"
+    await asyncio.sleep(0.5)  # the app is listening now
+    await call.hangup()
+    with pytest.raises(HangupException):
+        await asyncio.wait_for(result, 10)
+    # and the number still answers the next call
+    result = await serve_once(server, phone, transport, "2207", handler)
+    call = await phone.call("2207")
+    assert await call.hear(timeout=10) == "what would you like"
+    await call.say("talk to a person")
+    assert await asyncio.wait_for(result, 15) == "talk to a person"
