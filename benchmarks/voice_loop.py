@@ -1,4 +1,4 @@
-"""The voice loop of a cascaded agent on the sandbox, and AudioSocket pacing capacity.
+"""The voice loop of an agent on the sandbox (cascade and realtime), and AudioSocket pacing.
 
     python benchmarks/voice_loop.py [--turns 5] [--streams 50,100,200,400]
 
@@ -9,7 +9,10 @@
    speech recognition, the agent (scripted: the SDK's own overhead), speech synthesis of the
    first sentence, and the rest, which is the library's own share plus Asterisk's playback
    start and the trip back.
-2. Pacing: N AudioSocket streams connected to one AudioSocketServer of this process, fed 20 ms
+2. The same with a realtime agent (a scripted speech-to-speech model that answers 500 ms after
+   the caller stops), on both transports: the model's turn wait, and the way of its audio into
+   the call (resampling, pacing, Asterisk's path, the trip back to the phone).
+3. Pacing: N AudioSocket streams connected to one AudioSocketServer of this process, fed 20 ms
    frames (speech-like bursts) by another process; for 5 s each stream runs voice activity
    detection and sends audio back at real time. Reported: frames sent more than one frame late.
 """
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import audioop
 import math
+import random
 import statistics
 import struct
 import sys
@@ -27,6 +32,10 @@ import uuid
 from typing import Any
 
 from agents import Agent, RunConfig
+from agents.realtime import RealtimeAgent
+from agents.realtime.model_events import RealtimeModelAudioDoneEvent, RealtimeModelAudioEvent
+from agents.realtime.model_inputs import RealtimeModelSendAudio
+from agents.realtime.testing import RealtimeStep, ScriptedRealtimeModel
 from agents.testing import ScriptedModel, assistant_message
 
 from asteramisk.media.audio_server import AudioSocketServer
@@ -39,7 +48,9 @@ CALLER = "book a table for friday"
 
 
 async def voice_turns(turns: int) -> list[dict[str, float]]:
-    replies = [[assistant_message(f"Reply number {n}. Anything else?")] for n in range(turns)]
+    # A new text every turn and every run (the TTS cache outlives a run): each reply is synthesised.
+    run = random.randrange(100, 1000)
+    replies = [[assistant_message(f"Number {run + n}.")] for n in range(turns)]
     model = ScriptedModel(replies)
     rows: list[dict[str, float]] = []
     sessions: asyncio.Queue[Any] = asyncio.Queue()
@@ -77,6 +88,79 @@ async def voice_turns(turns: int) -> list[dict[str, float]]:
         row["agent"] = turn["first_text"] - turn["stt"]
         row["tts"] = turn["first_audio"] - turn["first_text"]
         row["rest"] = row["phone"] - vad_wait - turn["first_audio"]
+    return rows
+
+
+class TurnEnd:
+    """A scripted realtime model's turn detection: after some speech, 500 ms of quiet in the
+    audio it is sent. Records when it fired (the model's reply starts then)."""
+
+    def __init__(self, fired: list[float]) -> None:
+        self.loud = self.quiet = 0
+        self.fired = fired
+
+    def __call__(self, event: object) -> bool:
+        if not isinstance(event, RealtimeModelSendAudio):
+            return False
+        if audioop.rms(event.audio, 2) > 800:
+            self.loud, self.quiet = self.loud + 1, 0
+        elif self.loud >= 10:
+            self.quiet += 1
+        if self.loud >= 10 and self.quiet >= 25:
+            self.fired.append(time.monotonic())
+            return True
+        return False
+
+
+def reply_events(n: int) -> list[Any]:
+    from asteramisk.media.tts import get_engine
+
+    audio = get_engine().synthesize(f"Reply number {n}. Anything else?")
+    pcm, _ = audioop.ratecv(audio.pcm, 2, 1, audio.rate, 24000, None)
+    item = f"a{n}"
+    events: list[Any] = [
+        RealtimeModelAudioEvent(
+            data=pcm[i : i + 4800], response_id=f"r{n}", item_id=item, content_index=0
+        )
+        for i in range(0, len(pcm), 4800)
+    ]
+    events.append(RealtimeModelAudioDoneEvent(item_id=item, content_index=0))
+    return events
+
+
+async def realtime_turns(turns: int, transport: str) -> list[dict[str, float]]:
+    """Caller stops -> reply heard with a realtime agent: the model's (scripted) turn wait,
+    then the way of its audio into the call (resampling, pacing, Asterisk, the trip back)."""
+    fired: list[float] = []
+    model = ScriptedRealtimeModel(
+        [RealtimeStep(expect=TurnEnd(fired), emit=reply_events(n)) for n in range(turns)],
+        strict=False,
+    )
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.connect_openai_agent(
+            RealtimeAgent(name="Bench"), mode="realtime", realtime_model=model
+        )
+
+    rows: list[dict[str, float]] = []
+    async with Server(port=0) as server, VirtualPhone("5550191") as phone:
+        await server.register_extension("7101", call_handler=handler, transport=transport)
+        call = await phone.call("7101")
+        await asyncio.sleep(1)
+        loop = asyncio.get_running_loop()
+        for _ in range(turns):
+            call._speech_since_read = False
+            await call.say(CALLER)
+            done = loop.time() - 0.2  # say() appends 200 ms of silence after the words
+            await call.wait_for_speech(timeout=15)
+            heard = call._last_speech
+            model_at = fired[-1] - time.monotonic() + loop.time()  # on the loop's clock
+            rows.append({"phone": heard - done, "model": model_at - done, "rest": heard - model_at})
+            await asyncio.sleep(3)
+            call._audio.clear()
+            call._read = 0
+        await call.hangup()
     return rows
 
 
@@ -159,6 +243,17 @@ def main() -> None:
         print(f"| {n} | " + " | ".join(f"{row[k] * 1000:.0f} ms" for k in keys) + " |")
     medians = {k: statistics.median(r[k] for r in rows) for k in keys}
     print("| median | " + " | ".join(f"{medians[k] * 1000:.0f} ms" for k in keys) + " |")
+    print()
+    print("Realtime mode (scripted model):")
+    print("| transport | caller stops -> reply heard | model's turn wait | audio into the call |")
+    print("| --- | ---: | ---: | ---: |")
+    for transport in ("ari", "agi"):
+        rt = asyncio.run(realtime_turns(args.turns, transport))
+        med = {k: statistics.median(r[k] for r in rt) for k in ("phone", "model", "rest")}
+        print(
+            f"| {transport} | {med['phone'] * 1000:.0f} ms | {med['model'] * 1000:.0f} ms "
+            f"| {med['rest'] * 1000:.0f} ms |"
+        )
     print()
     print("| streams | frames received | frames sent > 20 ms late | CPU (share of one core) |")
     print("| ---: | ---: | ---: | ---: |")
