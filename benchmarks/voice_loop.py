@@ -52,7 +52,6 @@ async def voice_turns(turns: int) -> list[dict[str, float]]:
     run = random.randrange(100, 1000)
     replies = [[assistant_message(f"Number {run + n}.")] for n in range(turns)]
     model = ScriptedModel(replies)
-    rows: list[dict[str, float]] = []
     sessions: asyncio.Queue[Any] = asyncio.Queue()
 
     async def handler(ui: VoiceUI) -> None:
@@ -66,20 +65,7 @@ async def voice_turns(turns: int) -> list[dict[str, float]]:
 
     async with Server(port=0) as server, VirtualPhone("5550190") as phone:
         await server.register_extension("7100", call_handler=handler)
-        call = await phone.call("7100")
-        await asyncio.sleep(1)
-        loop = asyncio.get_running_loop()
-        for _ in range(turns):
-            call._speech_since_read = False
-            await call.say(CALLER)
-            done = loop.time() - 0.2  # say() appends 200 ms of silence after the words
-            await call.wait_for_speech(timeout=15)
-            heard = call._last_speech
-            rows.append({"phone": heard - done})
-            await asyncio.sleep(3)  # the reply plays out
-            call._audio.clear()
-            call._read = 0
-        await call.hangup()
+        rows = [{"phone": heard - done} for done, heard in await talk(phone, "7100", turns)]
         session = await asyncio.wait_for(sessions.get(), 10)
     vad_wait = 0.7  # VoiceActivityDetector end_ms
     for row, turn in zip(rows, session.turns, strict=False):
@@ -143,25 +129,34 @@ async def realtime_turns(turns: int, transport: str) -> list[dict[str, float]]:
             RealtimeAgent(name="Bench"), mode="realtime", realtime_model=model
         )
 
-    rows: list[dict[str, float]] = []
     async with Server(port=0) as server, VirtualPhone("5550191") as phone:
         await server.register_extension("7101", call_handler=handler, transport=transport)
-        call = await phone.call("7101")
-        await asyncio.sleep(1)
-        loop = asyncio.get_running_loop()
-        for _ in range(turns):
-            call._speech_since_read = False
-            await call.say(CALLER)
-            done = loop.time() - 0.2  # say() appends 200 ms of silence after the words
-            await call.wait_for_speech(timeout=15)
-            heard = call._last_speech
-            model_at = fired[-1] - time.monotonic() + loop.time()  # on the loop's clock
-            rows.append({"phone": heard - done, "model": model_at - done, "rest": heard - model_at})
-            await asyncio.sleep(3)
-            call._audio.clear()
-            call._read = 0
-        await call.hangup()
-    return rows
+        turned = await talk(phone, "7101", turns)
+    # the loop's clock is time.monotonic(), as the model's turn times are
+    return [
+        {"phone": heard - done, "model": model_at - done, "rest": heard - model_at}
+        for (done, heard), model_at in zip(turned, fired, strict=True)
+    ]
+
+
+async def talk(phone: VirtualPhone, number: str, turns: int) -> list[tuple[float, float]]:
+    """Call ``number`` and speak ``turns`` times; for each, when the phone's words ended and
+    when it first heard the reply (the loop's clock)."""
+    call = await phone.call(number)
+    await asyncio.sleep(1)
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(turns):
+        call._speech_since_read = False
+        await call.say(CALLER)
+        done = loop.time() - 0.2  # say() appends 200 ms of silence after the words
+        await call.wait_for_speech(timeout=15)
+        times.append((done, call._last_speech))
+        await asyncio.sleep(3)  # the reply plays out
+        call._audio.clear()
+        call._read = 0
+    await call.hangup()
+    return times
 
 
 FEEDER = r"""

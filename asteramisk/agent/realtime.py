@@ -101,7 +101,11 @@ async def run_realtime(
     if call.ended_by_agent:
         await end_call_for_agent(session, ui)
         return
-    raise HangupException("the caller hung up")
+    if stream.closed.is_set():
+        raise HangupException("the caller hung up")
+    # The model's session ended first (its connection closed): the call is the app's again.
+    log.warning("The realtime session ended while the caller was still on the line")
+    session.ended_by = "model"
 
 
 class _RealtimeCall:

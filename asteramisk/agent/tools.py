@@ -41,7 +41,9 @@ class AgentSession:
     ``first_audio`` (when the reply's first sentence started to play). In realtime mode only
     ``first_audio``, counted from the caller's last voiced frame to the reply's first audio."""
     ended_by: str = ""
-    """``"agent"``, ``"caller"`` (hung up) or ``"idle"`` (no answer)."""
+    """``"agent"``, ``"caller"`` (hung up), ``"idle"`` (no answer) or, in realtime mode,
+    ``"model"`` (the model's session closed while the caller was still on the line; the call
+    is the app's again)."""
 
 
 async def end_call_for_agent(session: AgentSession, ui: VoiceUI) -> None:

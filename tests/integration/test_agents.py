@@ -13,6 +13,7 @@ from agents.realtime.items import AssistantAudio, AssistantMessageItem
 from agents.realtime.model_events import (
     RealtimeModelAudioDoneEvent,
     RealtimeModelAudioEvent,
+    RealtimeModelEndOfStreamEvent,
     RealtimeModelInputAudioTranscriptionCompletedEvent,
     RealtimeModelItemUpdatedEvent,
     RealtimeModelToolCallEvent,
@@ -327,3 +328,32 @@ async def test_caller_interrupts_a_realtime_agent(server: Server, transport: str
     # the model was told to stop
     assert any(isinstance(e, RealtimeModelSendInterrupt) for e in model.sent_events)
     assert model.remaining_steps == 0
+
+
+async def test_realtime_session_that_ends_gives_the_call_back(server: Server) -> None:
+    """The model's connection closes while the caller is on the line: connect_openai_agent
+    returns (ended_by 'model') and the app still has the call."""
+    model = ScriptedRealtimeModel(
+        [RealtimeStep(expect=TurnEnd(), emit=[RealtimeModelEndOfStreamEvent()])], strict=False
+    )
+    sessions: asyncio.Queue[AgentSession] = asyncio.Queue()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        agent = RealtimeAgent(name="Short-lived")
+        sessions.put_nowait(
+            await ui.connect_openai_agent(agent, mode="realtime", realtime_model=model)
+        )
+        # The model closed 500 ms after the caller's words; the app's own voice detection
+        # waits 700 ms to call them finished (and would not talk over them before).
+        await asyncio.sleep(1)
+        await ui.say("Sorry")
+
+    await server.register_extension("3105", call_handler=handler)
+    async with VirtualPhone("5550145", vocabulary=["sorry", "goodbye"]) as phone:
+        call = await phone.call("3105")
+        await asyncio.sleep(0.5)
+        await call.say("book a table for friday")
+        session = await asyncio.wait_for(sessions.get(), 10)
+        assert session.ended_by == "model"
+        assert await call.hear(timeout=10) == "sorry"
