@@ -95,7 +95,7 @@ async def run_realtime(
     runner = RealtimeRunner(realtime_agent(agent), model=model, config=run_config)
     config: RealtimeModelConfig = {"initial_model_settings": settings}
     rt = await runner.run(context=context, model_config=config)
-    call = _RealtimeCall(session, ui, stream, rt)
+    call = _RealtimeCall(session, stream, rt)
     async with rt:
         await call.run()
     if call.ended_by_agent:
@@ -111,10 +111,8 @@ async def run_realtime(
 class _RealtimeCall:
     """The two directions of one realtime call, and how it ends."""
 
-    def __init__(
-        self, session: AgentSession, ui: VoiceUI, stream: AudioStream, rt: RealtimeSession
-    ) -> None:
-        self.session, self.ui, self.stream, self.rt = session, ui, stream, rt
+    def __init__(self, session: AgentSession, stream: AudioStream, rt: RealtimeSession) -> None:
+        self.session, self.stream, self.rt = session, stream, rt
         self.ended_by_agent = False
         self._playing_item = ""
         self._cut_items: set[str] = set()
