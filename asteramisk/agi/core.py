@@ -167,12 +167,17 @@ def _result_int(response: Response) -> int:
 
 def _check(response: Response, action: Action[Any]) -> int:
     """The numeric result; -1 raises AGIResultHangup if it says (hangup), else AGIAppError."""
-    result = _result_int(response)
-    if result == -1:
+    result = response.result
+    if result == "1":  # the usual answers, at the cost of a comparison
+        return 1
+    if result == "0":
+        return 0
+    number = _result_int(response)
+    if number == -1:
         if response.data == "hangup":
             raise AGIResultHangup(f"{action.name}: the caller hung up", response)
         raise AGIAppError(f"{action.name} failed: {response.line}", response)
-    return result
+    return number
 
 
 def _digits(escape_digits: str | Iterable[int | str]) -> str:

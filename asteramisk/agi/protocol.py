@@ -44,6 +44,7 @@ _FORBIDDEN = ("\r", "\n", "\x00")
 _RESULT = re.compile(r"^result=(\S*)\s?(.*)$", re.DOTALL)
 _DATA_THEN_PAIRS = re.compile(r"^\((.*)\)((?:\s+[A-Za-z0-9_]+=\S*)*)\s*$", re.DOTALL)
 _PAIR = re.compile(r"([A-Za-z0-9_]+)=(\S*)")
+_ENV_LINE = re.compile(r"^(agi_[^:\n]*): *([^\n]*)\n", re.MULTILINE)
 
 
 class ProtocolError(ValueError):
@@ -157,23 +158,18 @@ def unquote_words(line: str) -> list[str]:
 
 def _simple_answer(line: str) -> Response | None:
     """``200 result=<value>`` with an optional `` (<data>)`` and nothing else, parsed without
-    regular expressions (most answers are such); None for any other line. The result is the
-    one :func:`parse_response_line` gives by the general way (property-tested)."""
-    if line[:11] != "200 result=":
+    regular expressions and in as few steps as can be (most answers are such, and each step
+    costs); None for any other line. The result is the one :func:`parse_response_line` gives
+    by the general way (property-tested)."""
+    if line[:11] != "200 result=" or not line.isprintable():  # CR, tab...: the general way
         return None
-    rest = line[11:]
-    if not rest.isprintable():  # a control character (CR, LF, tab...): the general way
+    value, paren, inner = line[11:].partition(" (")
+    if " " in value:
         return None
-    if " " not in rest:
-        return Response(200, line, rest, None, {})
-    head, _, inner = rest.partition(" (")
-    if (
-        inner[-1:] == ")"
-        and " " not in head
-        and inner.find(")") == len(inner) - 1
-        and "(" not in inner
-    ):
-        return Response(200, line, head, inner[:-1], {})
+    if not paren:
+        return Response(200, line, value, None, {})
+    if inner[-1:] == ")" and inner.count(")") == 1 and "(" not in inner:
+        return Response(200, line, value, inner[:-1], {})
     return None
 
 
@@ -234,6 +230,8 @@ class AGIParser:
         buffer = self._buffer + data if self._buffer else data
         events: list[Event] = []
         start = 0
+        if self._in_environment and b"\r" not in buffer:
+            start = self._environment_lines(buffer, events)
         while True:
             end = buffer.find(b"\n", start)
             if end < 0:
@@ -269,13 +267,38 @@ class AGIParser:
             return None  # stray blank line
         return parse_response_line(line)
 
+    def _environment_lines(self, buffer: bytes, events: list[Event]) -> int:
+        """Take the environment's complete lines in ``buffer`` at once (a call starts with
+        some twenty of them, and one line at a time costs); append the :class:`Environment`
+        if its end is there. Returns how many bytes were used. Lines ended by CR LF are left
+        to the line by line way."""
+        if buffer[:1] == b"\n":
+            block, ended = b"", True
+        else:
+            end = buffer.find(b"\n\n")
+            ended = end >= 0
+            block = buffer[: end + 1] if ended else buffer[: buffer.rfind(b"\n") + 1]
+        text = block.decode("utf-8", "replace")
+        pairs = _ENV_LINE.findall(text)
+        if len(pairs) != text.count("\n"):
+            for line in text[:-1].split("\n"):
+                self._environment_line(line)  # raises at the first malformed line
+        self._environment.update(pairs)
+        if not ended:
+            return len(block)
+        events.append(self._end_environment())
+        return len(block) + 1
+
     def _environment_line(self, line: str) -> Event | None:
         if not line:
-            self._in_environment = False
-            self._plain = True
-            return Environment(self._environment)
+            return self._end_environment()
         name, separator, value = line.partition(":")
         if not separator or not name.startswith("agi_"):
             raise ProtocolError(f"malformed AGI environment line: {line[:80]!r}")
         self._environment[name] = value.lstrip(" ")
         return None
+
+    def _end_environment(self) -> Environment:
+        self._in_environment = False
+        self._plain = True
+        return Environment(self._environment)

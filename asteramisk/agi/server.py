@@ -150,7 +150,9 @@ class AGI(asyncio.Protocol):
         path, _, query = script.partition("?")
         self.route = path.strip("/")
         self.query = dict(urllib.parse.parse_qsl(query))
-        self.args = [env[f"agi_arg_{n}"] for n in range(1, len(env) + 1) if f"agi_arg_{n}" in env]
+        self.args = []
+        while (arg := env.get(f"agi_arg_{len(self.args) + 1}")) is not None:
+            self.args.append(arg)  # Asterisk numbers them from 1, with no gap
         handler = self._server._routes.get(self.route, self._server._default)
         if handler is None:
             log.warning("FastAGI %s: no route %r; closing", self.peer, self.route)

@@ -169,6 +169,47 @@ def test_the_fast_way_parses_as_the_general_way(tail: str) -> None:
     assert events == [_parse_general(line.rstrip("\r"))]
 
 
+_ENV_NAMES = st.from_regex(r"agi_[a-z_0-9]{1,12}", fullmatch=True)
+_ENV_VALUES = st.lists(
+    st.sampled_from([" ", "x", ": ", "é", "\t", "agi_y: 2", "(", "\\"])
+    | st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\n\r")),
+    max_size=5,
+).map("".join)
+
+
+@given(
+    st.lists(st.tuples(_ENV_NAMES, _ENV_VALUES), max_size=25),
+    st.booleans(),
+    st.lists(st.integers(1, 40), min_size=1, max_size=10),
+)
+def test_the_environment_is_read_in_any_chunks(
+    pairs: list[tuple[str, str]], crlf: bool, sizes: list[int]
+) -> None:
+    """The environment is read a block at a time when it can be: whatever the chunks and line
+    ends, it comes out as the lines say (the last of a repeated name wins), then the answers."""
+    end = "\r\n" if crlf else "\n"
+    text = "".join(f"{name}: {value}{end}" for name, value in pairs) + end
+    data = (text + "200 result=1 (x)\nHANGUP\n").encode()
+    chunks, start = [], 0
+    while start < len(data):
+        size = sizes[len(chunks) % len(sizes)]
+        chunks.append(data[start : start + size])
+        start += size
+    expected = {name: value.lstrip(" ") for name, value in pairs}
+    for feeding in (chunks, [data]):
+        events = feed_all(AGIParser(), feeding)
+        assert events[0] == Environment(expected)
+        assert events[1:] == [_parse_general("200 result=1 (x)"), HangupNotice()]
+
+
+@pytest.mark.parametrize("bad", ["agi_x value", "x_agi: 1", " agi_x: 1", "GET / HTTP/1.1"])
+@pytest.mark.parametrize("size", [1, 5, 1000])
+def test_a_malformed_environment_line_is_refused_whatever_the_chunks(bad: str, size: int) -> None:
+    data = f"agi_a: 1\nagi_b: 2\n{bad}\nagi_c: 3\n\n".encode()
+    with pytest.raises(ProtocolError, match="malformed AGI environment line"):
+        feed_all(AGIParser(), [data[i : i + size] for i in range(0, len(data), size)])
+
+
 def test_malformed_lines_are_protocol_errors() -> None:
     with pytest.raises(ProtocolError):
         parse_response_line("garbage here")
