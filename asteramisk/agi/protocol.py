@@ -44,6 +44,7 @@ _FORBIDDEN = ("\r", "\n", "\x00")
 _RESULT = re.compile(r"^result=(\S*)\s?(.*)$", re.DOTALL)
 _DATA_THEN_PAIRS = re.compile(r"^\((.*)\)((?:\s+[A-Za-z0-9_]+=\S*)*)\s*$", re.DOTALL)
 _PAIR = re.compile(r"([A-Za-z0-9_]+)=(\S*)")
+_PLAIN = re.compile(r"200 result=([^\s()]*)(?: \(([^()]*)\))?")
 _ENV_LINE = re.compile(r"^(agi_[^:\n]*): *([^\n]*)\n", re.MULTILINE)
 
 
@@ -157,20 +158,14 @@ def unquote_words(line: str) -> list[str]:
 
 
 def _simple_answer(line: str) -> Response | None:
-    """``200 result=<value>`` with an optional `` (<data>)`` and nothing else, parsed without
-    regular expressions and in as few steps as can be (most answers are such, and each step
-    costs); None for any other line. The result is the one :func:`parse_response_line` gives
-    by the general way (property-tested)."""
-    if line[:11] != "200 result=" or not line.isprintable():  # CR, tab...: the general way
+    """``200 result=<value>`` with an optional `` (<data>)`` and nothing else, read in one
+    step (most answers are such); None for any other line. The result is the one
+    :func:`parse_response_line` gives by the general way (property-tested)."""
+    match = _PLAIN.fullmatch(line)
+    if match is None:
         return None
-    value, paren, inner = line[11:].partition(" (")
-    if " " in value:
-        return None
-    if not paren:
-        return Response(200, line, value, None, {})
-    if inner[-1:] == ")" and inner.count(")") == 1 and "(" not in inner:
-        return Response(200, line, value, inner[:-1], {})
-    return None
+    result, data = match.groups()
+    return Response(200, line, result, data, {})
 
 
 def parse_response_line(line: str) -> Response:

@@ -148,7 +148,11 @@ def test_response_lines(line: str, result: str, data: str | None, extra: dict[st
 
 
 _ANSWER_PIECES = st.sampled_from(
-    ["1", "0", "-1", "", " ", "(", ")", "x", "a b", "=", "\t", "é", "\r"]
+    [
+        *["1", "0", "-1", "", " ", "(", ")", "x", "a b", "=", " endpos=5", "é", "\ufffd"],
+        # what is not a plain space: control characters, NEL, Unicode spaces, line separators
+        *["\t", "\r", "\x1c", "\x85", "\xa0", "\u2028"],
+    ]
 )
 
 
