@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,50 +136,65 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
         srv.close()
         return
 
-    # The floor: a bare asyncio.Protocol that answers in data_received, no task, no parsing
-    # beyond finding line ends.
-    line = (COMMAND + "\n").encode()
-
-    class Minimal(asyncio.Protocol):
-        def connection_made(self, transport: Any) -> None:
-            self.transport = transport
-            self.buffer = b""
-            self.in_env = True
-            self.left = commands
-            self.sent = 0
-
-        def data_received(self, data: bytes) -> None:
-            buffer = self.buffer + data
-            if self.in_env:
-                end = buffer.find(b"\n\n")
-                if end < 0:
-                    self.buffer = buffer
-                    return
-                buffer = buffer[end + 2 :]
-                self.in_env = False
-                meter.connected()
-                self.sent = time.perf_counter_ns()
-                self.transport.write(line)
-            while True:
-                end = buffer.find(b"\n")
-                if end < 0:
-                    break
-                buffer = buffer[end + 1 :]
-                meter.latencies.append(time.perf_counter_ns() - self.sent)
-                self.left -= 1
-                if self.left:
-                    self.sent = time.perf_counter_ns()
-                    self.transport.write(line)
-                else:
-                    self.transport.close()
-                    finish()
-            self.buffer = buffer
-
     loop = asyncio.get_running_loop()
-    srv = await loop.create_server(Minimal, "127.0.0.1", 0)
+    srv = await loop.create_server(
+        lambda: MinimalResponder(commands, meter.latencies.append, meter.connected, finish),
+        "127.0.0.1",
+        0,
+    )
     announce(srv.sockets[0].getsockname()[1])
     print(json.dumps(await all_done), flush=True)
     srv.close()
+
+
+class MinimalResponder(asyncio.Protocol):
+    """The floor: a bare asyncio.Protocol that answers inside data_received, with no task, no
+    future and no parsing beyond finding line ends."""
+
+    line = (COMMAND + "\n").encode()
+
+    def __init__(
+        self,
+        commands: int,
+        latency: Callable[[int], object],
+        connected: Callable[[], object],
+        done: Callable[[], object],
+    ) -> None:
+        self.left = commands
+        self.latency, self.connected, self.done = latency, connected, done
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffer = b""
+        self.in_env = True
+        self.sent = 0
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data
+        if self.in_env:
+            end = buffer.find(b"\n\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            buffer = buffer[end + 2 :]
+            self.in_env = False
+            self.connected()
+            self.sent = time.perf_counter_ns()
+            self.transport.write(self.line)
+        while True:
+            end = buffer.find(b"\n")
+            if end < 0:
+                break
+            buffer = buffer[end + 1 :]
+            self.latency(time.perf_counter_ns() - self.sent)
+            self.left -= 1
+            if self.left:
+                self.sent = time.perf_counter_ns()
+                self.transport.write(self.line)
+            else:
+                self.transport.close()
+                self.done()
+        self.buffer = buffer
 
 
 def serve_pystrix(calls: int, commands: int) -> None:
