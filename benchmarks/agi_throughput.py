@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,7 @@ class Meter:
         if not self.started_wall:
             self.started_wall = time.perf_counter()
             self.started_cpu = time.process_time()
+            self.started_usage = resource.getrusage(resource.RUSAGE_SELF)
 
     def call_done(self) -> bool:
         self.done += 1
@@ -58,6 +60,7 @@ class Meter:
         wall = time.perf_counter() - self.started_wall
         cpu = time.process_time() - self.started_cpu
         commands = len(self.latencies)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         lat = sorted(self.latencies)
         return {
             "commands": commands,
@@ -65,6 +68,9 @@ class Meter:
             "cpu_s": cpu,
             "cmds_per_s": commands / wall,
             "cpu_us_per_cmd": cpu / commands * 1e6,
+            # user (the Python side) and system (the socket calls) apart
+            "user_us_per_cmd": (usage.ru_utime - self.started_usage.ru_utime) / commands * 1e6,
+            "sys_us_per_cmd": (usage.ru_stime - self.started_usage.ru_stime) / commands * 1e6,
             "p50_ms": lat[len(lat) // 2] / 1e6,
             "p99_ms": lat[int(len(lat) * 0.99)] / 1e6,
         }
@@ -387,7 +393,10 @@ def main() -> None:
             best["p99_median"] = statistics.median(r["p99_ms"] for r in runs[impl])
             print(
                 f"{loop_name:7} {impl:11} {best['cpu_us_per_cmd']:7.1f} us/cmd "
-                f"(runs: {best['cpu_us_runs']}) p99 {best['p99_ms']:.2f} ms",
+                f"(runs: {best['cpu_us_runs']}) p99 {best['p99_ms']:.2f} ms, user/system us: "
+                + ", ".join(
+                    f"{r['user_us_per_cmd']:.1f}/{r['sys_us_per_cmd']:.1f}" for r in runs[impl]
+                ),
                 file=sys.stderr,
                 flush=True,
             )
