@@ -21,7 +21,12 @@ the caller hangs up, the next ``execute`` raises :class:`~asteramisk.agi.core.AG
 (a :class:`~asteramisk.exceptions.HangupException`).
 
 The server binds 127.0.0.1 unless told otherwise; ``allowed_clients`` limits which addresses
-may connect. The protocol work is done by the sans-I/O :mod:`asteramisk.agi.protocol`, in an
+may connect. ``backlog`` (1024) is how many calls the kernel holds while the server is busy:
+with asyncio's default of 100, a burst of calls overflows it, the calls beyond wait a second for
+their connection to be retried, or fail (Asterisk gives a FastAGI connection 2 seconds). Linux
+caps it at ``net.core.somaxconn``.
+
+The protocol work is done by the sans-I/O :mod:`asteramisk.agi.protocol`, in an
 ``asyncio.Protocol`` with no stream layer between: a command costs one write and one wake-up.
 """
 
@@ -242,9 +247,11 @@ class FastAGIServer(AsyncResource):
         *,
         allowed_clients: Iterable[str] | None = None,
         default_handler: Handler | None = None,
+        backlog: int = 1024,
     ) -> None:
         self.host = host
         self.port = port
+        self.backlog = backlog
         self._routes: dict[str, Handler] = {}
         self._default = default_handler
         self._networks = (
@@ -287,7 +294,7 @@ class FastAGIServer(AsyncResource):
             return
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: AGI(self), self.host, self.port, reuse_address=True
+            lambda: AGI(self), self.host, self.port, reuse_address=True, backlog=self.backlog
         )
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("FastAGI server listening on %s:%s", self.host, self.port)

@@ -233,7 +233,11 @@ class AudioSocketServer(AsyncResource):
         await self.start()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_connection, self.host, self.port)
+        # A burst of calls opens as many streams at once: asyncio's default backlog (100)
+        # would drop the connections beyond it for a second.
+        self._server = await asyncio.start_server(
+            self._on_connection, self.host, self.port, backlog=1024
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     def expect(self, stream_id: str) -> AudioStream:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -239,6 +243,48 @@ async def test_allow_list_refuses_other_addresses(caplog: pytest.LogCaptureFixtu
 async def test_binds_loopback_by_default() -> None:
     srv = FastAGIServer(port=0)
     assert srv.host == "127.0.0.1"
+
+
+def _connections_made(port: int, count: int, wait: float) -> int:
+    """Open ``count`` connections at once; how many the kernel completes within ``wait``."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            sockets.append(sock)
+        pending, made, deadline = list(sockets), 0, time.monotonic() + wait
+        while pending and time.monotonic() < deadline:
+            _readable, writable, _ = select.select([], pending, [], 0.05)
+            for sock in writable:
+                pending.remove(sock)
+                made += sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+        return made
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.mark.parametrize(("backlog", "burst"), [(1024, 300), (20, 100)])
+async def test_a_burst_of_calls_waits_in_the_backlog_while_the_server_is_busy(
+    backlog: int, burst: int
+) -> None:
+    """300 calls arrive while the event loop is busy (the connections are opened from a
+    thread while the loop is blocked): all of them are queued, none waits a second for a
+    retry. With a backlog too small, the calls beyond it are not connected (the check that
+    this test can fail)."""
+    srv = FastAGIServer(port=0, backlog=backlog)
+    await srv.start()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            made = pool.submit(_connections_made, srv.port, burst, 0.5).result()  # blocks the loop
+        if backlog >= burst:
+            assert made == burst
+        else:
+            assert made <= backlog + 2
+    finally:
+        await srv.close(grace=1)
 
 
 async def test_close_lets_handlers_finish_then_cancels_and_leaves_no_task() -> None:
