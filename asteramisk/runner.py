@@ -13,8 +13,8 @@ T = TypeVar("T")
 
 def run(main: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:
     """Run ``main`` to completion on uvloop if ``asteramisk[uvloop]`` is installed, else on
-    asyncio's own loop. Asteramisk works on both; uvloop roughly halves its CPU per AGI command
-    (see ``benchmarks/RESULTS.md``)."""
+    asyncio's own loop. Asteramisk works on both; on uvloop its FastAGI server used 0.5x to
+    1.0x the CPU per command of the stock loop in the runs of ``benchmarks/RESULTS.md``."""
     try:
         import uvloop
     except ImportError:
