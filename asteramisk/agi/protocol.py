@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "MAX_LINE",
+    "MAX_VARIABLES",
     "AGIParser",
     "Environment",
     "Event",
@@ -38,6 +39,11 @@ __all__ = [
 
 MAX_LINE = 65536
 """The longest line accepted from Asterisk; a longer one is a protocol error."""
+
+MAX_VARIABLES = 1024
+"""The most ``agi_*`` variables accepted (Asterisk sends some twenty, plus up to 127
+arguments), and the most lines of a 520 usage text; more is a protocol error, so that a peer
+cannot make the parser hold ever more."""
 
 _NEEDS_QUOTES = re.compile(r'[\s"\\]')
 _FORBIDDEN = ("\r", "\n", "\x00")
@@ -251,6 +257,11 @@ class AGIParser:
                 self._plain = True
                 return Response(code=520, line=line, usage=usage)
             self._usage.append(line)
+            if len(self._usage) > MAX_VARIABLES:
+                raise ProtocolError(
+                    f"a 520 usage text of more than {MAX_VARIABLES} lines without its end "
+                    "(520 End of proper usage.): not Asterisk, or a broken connection"
+                )
             return None
         if line == "HANGUP":
             return HangupNotice()
@@ -279,6 +290,7 @@ class AGIParser:
             for line in text[:-1].split("\n"):
                 self._environment_line(line)  # raises at the first malformed line
         self._environment.update(pairs)
+        self._check_size()
         if not ended:
             return len(block)
         events.append(self._end_environment())
@@ -291,7 +303,15 @@ class AGIParser:
         if not separator or not name.startswith("agi_"):
             raise ProtocolError(f"malformed AGI environment line: {line[:80]!r}")
         self._environment[name] = value.lstrip(" ")
+        self._check_size()
         return None
+
+    def _check_size(self) -> None:
+        if len(self._environment) > MAX_VARIABLES:
+            raise ProtocolError(
+                f"the AGI environment has more than {MAX_VARIABLES} variables without its end "
+                "(an empty line): not Asterisk, or a broken connection"
+            )
 
     def _end_environment(self) -> Environment:
         self._in_environment = False

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from asteramisk.agi import core
 from asteramisk.agi.protocol import (
     MAX_LINE,
+    MAX_VARIABLES,
     AGIParser,
     Environment,
     Event,
@@ -212,6 +213,23 @@ def test_a_malformed_environment_line_is_refused_whatever_the_chunks(bad: str, s
     data = f"agi_a: 1\nagi_b: 2\n{bad}\nagi_c: 3\n\n".encode()
     with pytest.raises(ProtocolError, match="malformed AGI environment line"):
         feed_all(AGIParser(), [data[i : i + size] for i in range(0, len(data), size)])
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_an_environment_that_never_ends_is_refused(crlf: bool) -> None:
+    end = "\r\n" if crlf else "\n"
+    parser = AGIParser()
+    with pytest.raises(ProtocolError, match="more than 1024 variables"):
+        for n in range(0, MAX_VARIABLES + 100, 50):
+            parser.feed("".join(f"agi_v{i}: x{end}" for i in range(n, n + 50)).encode())
+
+
+def test_a_usage_text_that_never_ends_is_refused() -> None:
+    parser = AGIParser()
+    parser.feed(b"agi_channel: x\n\n520-Invalid command syntax.  Proper usage follows:\n")
+    with pytest.raises(ProtocolError, match="520 usage text of more than"):
+        for _ in range(MAX_VARIABLES // 100 + 2):
+            parser.feed(b"usage line\n" * 100)
 
 
 def test_malformed_lines_are_protocol_errors() -> None:
