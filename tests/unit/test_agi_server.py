@@ -119,7 +119,8 @@ async def test_hangup_line_makes_the_next_execute_raise(server: FastAGIServer) -
     assert fake.commands == [b"ANSWER\n"]  # nothing was sent after the hangup
 
 
-async def test_dead_channel_after_hangup_is_a_hangup(server: FastAGIServer) -> None:
+async def _stream_file_outcome(server: FastAGIServer, answer: bytes) -> BaseException:
+    """What ``STREAM FILE`` raises in the handler when Asterisk answers ``answer``."""
     outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
 
     async def handler(agi: AGI) -> None:
@@ -130,27 +131,19 @@ async def test_dead_channel_after_hangup_is_a_hangup(server: FastAGIServer) -> N
 
     server.add_route("test", handler)
     fake = await FakeAsterisk.call(server.port)
-    await fake.expect(
-        b'STREAM FILE beep "" 0\n',
-        b"HANGUP\n511 Command Not Permitted on a dead channel or intercepted channel\n",
-    )
-    assert isinstance(await outcome, core.AGIResultHangup)
+    await fake.expect(b'STREAM FILE beep "" 0\n', answer)
+    return await asyncio.wait_for(outcome, 5)
+
+
+async def test_dead_channel_after_hangup_is_a_hangup(server: FastAGIServer) -> None:
+    answer = b"HANGUP\n511 Command Not Permitted on a dead channel or intercepted channel\n"
+    assert isinstance(await _stream_file_outcome(server, answer), core.AGIResultHangup)
 
 
 async def test_failure_that_comes_with_a_hangup_is_a_hangup(server: FastAGIServer) -> None:
     """``result=-1`` and ``HANGUP`` in one read: the caller hung up, not a failed command."""
-    outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-
-    async def handler(agi: AGI) -> None:
-        try:
-            await agi.execute(core.StreamFile("beep"))
-        except BaseException as exc:
-            outcome.set_result(exc)
-
-    server.add_route("test", handler)
-    fake = await FakeAsterisk.call(server.port)
-    await fake.expect(b'STREAM FILE beep "" 0\n', b"200 result=-1 endpos=0\nHANGUP\n")
-    assert isinstance(await asyncio.wait_for(outcome, 5), core.AGIResultHangup)
+    answer = b"200 result=-1 endpos=0\nHANGUP\n"
+    assert isinstance(await _stream_file_outcome(server, answer), core.AGIResultHangup)
 
 
 @pytest.mark.parametrize(
