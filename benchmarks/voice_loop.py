@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import audioop
 import math
 import random
 import statistics
@@ -33,8 +32,6 @@ from typing import Any
 
 from agents import Agent, RunConfig
 from agents.realtime import RealtimeAgent
-from agents.realtime.model_events import RealtimeModelAudioDoneEvent, RealtimeModelAudioEvent
-from agents.realtime.model_inputs import RealtimeModelSendAudio
 from agents.realtime.testing import RealtimeStep, ScriptedRealtimeModel
 from agents.testing import ScriptedModel, assistant_message
 
@@ -42,6 +39,7 @@ from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.server import Server
 from asteramisk.testing import Sandbox
 from asteramisk.testing.phone import VirtualPhone
+from asteramisk.testing.realtime import TurnEnd, spoken
 from asteramisk.ui import VoiceUI
 
 CALLER = "book a table for friday"
@@ -77,49 +75,18 @@ async def voice_turns(turns: int) -> list[dict[str, float]]:
     return rows
 
 
-class TurnEnd:
-    """A scripted realtime model's turn detection: after some speech, 500 ms of quiet in the
-    audio it is sent. Records when it fired (the model's reply starts then)."""
-
-    def __init__(self, fired: list[float]) -> None:
-        self.loud = self.quiet = 0
-        self.fired = fired
-
-    def __call__(self, event: object) -> bool:
-        if not isinstance(event, RealtimeModelSendAudio):
-            return False
-        if audioop.rms(event.audio, 2) > 800:
-            self.loud, self.quiet = self.loud + 1, 0
-        elif self.loud >= 10:
-            self.quiet += 1
-        if self.loud >= 10 and self.quiet >= 25:
-            self.fired.append(time.monotonic())
-            return True
-        return False
-
-
-def reply_events(n: int) -> list[Any]:
-    from asteramisk.media.tts import get_engine
-
-    audio = get_engine().synthesize(f"Reply number {n}. Anything else?")
-    pcm, _ = audioop.ratecv(audio.pcm, 2, 1, audio.rate, 24000, None)
-    item = f"a{n}"
-    events: list[Any] = [
-        RealtimeModelAudioEvent(
-            data=pcm[i : i + 4800], response_id=f"r{n}", item_id=item, content_index=0
-        )
-        for i in range(0, len(pcm), 4800)
-    ]
-    events.append(RealtimeModelAudioDoneEvent(item_id=item, content_index=0))
-    return events
-
-
 async def realtime_turns(turns: int, transport: str) -> list[dict[str, float]]:
     """Caller stops -> reply heard with a realtime agent: the model's (scripted) turn wait,
     then the way of its audio into the call (resampling, pacing, Asterisk, the trip back)."""
     fired: list[float] = []
     model = ScriptedRealtimeModel(
-        [RealtimeStep(expect=TurnEnd(fired), emit=reply_events(n)) for n in range(turns)],
+        [
+            RealtimeStep(
+                expect=TurnEnd(fired),
+                emit=spoken(f"Reply number {n}. Anything else?", f"r{n}", f"a{n}"),
+            )
+            for n in range(turns)
+        ],
         strict=False,
     )
 

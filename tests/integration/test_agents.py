@@ -9,13 +9,9 @@ from typing import Any
 import pytest
 from agents import Agent, RunConfig, function_tool
 from agents.realtime import RealtimeAgent
-from agents.realtime.items import AssistantAudio, AssistantMessageItem
 from agents.realtime.model_events import (
-    RealtimeModelAudioDoneEvent,
-    RealtimeModelAudioEvent,
     RealtimeModelEndOfStreamEvent,
     RealtimeModelInputAudioTranscriptionCompletedEvent,
-    RealtimeModelItemUpdatedEvent,
     RealtimeModelToolCallEvent,
 )
 from agents.realtime.model_inputs import (
@@ -29,6 +25,7 @@ from agents.testing import ScriptedModel, assistant_message, function_call
 from asteramisk.agent import AgentSession, end_conversation
 from asteramisk.server import Server
 from asteramisk.testing.phone import PhoneCall, VirtualPhone
+from asteramisk.testing.realtime import TurnEnd, spoken
 from asteramisk.ui import TextUI, VoiceUI
 
 NO_TRACING = RunConfig(tracing_disabled=True)
@@ -181,44 +178,6 @@ async def test_caller_interrupts_a_long_reply(server: Server, transport: str) ->
 
 
 # -- realtime mode: a scripted speech-to-speech model ---------------------------------------
-
-
-class TurnEnd:
-    """Matches the audio send that ends the caller's turn (after some speech, 500 ms of
-    quiet), as a realtime model's own turn detection would: the scripted model answers then."""
-
-    def __init__(self) -> None:
-        self.loud = self.quiet = 0
-
-    def __call__(self, event: object) -> bool:
-        if not isinstance(event, RealtimeModelSendAudio):
-            return False
-        if audioop.rms(event.audio, 2) > 800:
-            self.loud, self.quiet = self.loud + 1, 0
-        elif self.loud >= 10:
-            self.quiet += 1
-        return self.loud >= 10 and self.quiet >= 25
-
-
-def spoken(text: str, response: str, item: str) -> list[Any]:
-    """The model's audio events for ``text``: 24 kHz PCM in 100 ms pieces, then audio done."""
-    from asteramisk.media.tts import get_engine
-
-    audio = get_engine().synthesize(text)
-    pcm, _ = audioop.ratecv(audio.pcm, 2, 1, audio.rate, 24000, None)
-    events: list[Any] = [
-        RealtimeModelAudioEvent(
-            data=pcm[i : i + 4800], response_id=response, item_id=item, content_index=0
-        )
-        for i in range(0, len(pcm), 4800)
-    ]
-    events.append(RealtimeModelAudioDoneEvent(item_id=item, content_index=0))
-    events.append(
-        RealtimeModelItemUpdatedEvent(
-            item=AssistantMessageItem(item_id=item, content=[AssistantAudio(transcript=text)])
-        )
-    )
-    return events
 
 
 @pytest.mark.parametrize("transport", ["ari", "agi"])
