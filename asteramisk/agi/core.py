@@ -152,13 +152,8 @@ class Action(Generic[T]):
 
 
 def _result_int(response: Response) -> int:
-    result = response.result
-    if result == "1":  # the usual answers, without int()
-        return 1
-    if result == "0":
-        return 0
     try:
-        return int(result or "")
+        return int(response.result or "")
     except ValueError:
         raise AGIUnknownError(
             f"non-numeric result from Asterisk: {response.line!r}", response
@@ -168,7 +163,7 @@ def _result_int(response: Response) -> int:
 def _check(response: Response, action: Action[Any]) -> int:
     """The numeric result; -1 raises AGIResultHangup if it says (hangup), else AGIAppError."""
     result = response.result
-    if result == "1":  # the usual answers, at the cost of a comparison
+    if result == "1":  # the usual answers, without int() or a call
         return 1
     if result == "0":
         return 0
