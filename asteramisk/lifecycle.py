@@ -2,6 +2,7 @@
 
 ``AsyncResource`` gives ``async with obj:`` from the object's ``_open()`` and ``close()``.
 ``TaskSet`` runs background coroutines the owner must cancel at close, logging any that fail.
+``LISTEN_BACKLOG`` is the backlog the servers listen with.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["AsyncResource", "TaskSet"]
+__all__ = ["LISTEN_BACKLOG", "AsyncResource", "TaskSet"]
+
+LISTEN_BACKLOG = 1024
+"""How many connections the kernel holds for a server while it is busy. A burst of calls opens
+as many connections at once; with asyncio's default of 100 the ones beyond it wait a second
+for a retry, or fail (Asterisk gives a FastAGI connection 2 seconds). Linux caps it at
+``net.core.somaxconn``."""
 
 
 class AsyncResource:

@@ -21,10 +21,8 @@ the caller hangs up, the next ``execute`` raises :class:`~asteramisk.agi.core.AG
 (a :class:`~asteramisk.exceptions.HangupException`).
 
 The server binds 127.0.0.1 unless told otherwise; ``allowed_clients`` limits which addresses
-may connect. ``backlog`` (1024) is how many calls the kernel holds while the server is busy:
-with asyncio's default of 100, a burst of calls overflows it, the calls beyond wait a second for
-their connection to be retried, or fail (Asterisk gives a FastAGI connection 2 seconds). Linux
-caps it at ``net.core.somaxconn``.
+may connect. ``backlog`` is how many calls the kernel holds while the server is busy
+(:data:`~asteramisk.lifecycle.LISTEN_BACKLOG`, 1024, unless told otherwise).
 
 The protocol work is done by the sans-I/O :mod:`asteramisk.agi.protocol`, in an
 ``asyncio.Protocol`` with no stream layer between: a command costs one write and one wake-up.
@@ -48,7 +46,7 @@ from asteramisk.agi.protocol import (
     ProtocolError,
     Response,
 )
-from asteramisk.lifecycle import AsyncResource
+from asteramisk.lifecycle import LISTEN_BACKLOG, AsyncResource
 
 __all__ = ["AGI", "FastAGIServer", "Handler"]
 
@@ -247,7 +245,7 @@ class FastAGIServer(AsyncResource):
         *,
         allowed_clients: Iterable[str] | None = None,
         default_handler: Handler | None = None,
-        backlog: int = 1024,
+        backlog: int = LISTEN_BACKLOG,
     ) -> None:
         self.host = host
         self.port = port

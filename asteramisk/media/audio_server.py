@@ -17,7 +17,7 @@ import logging
 import time
 from typing import Any, TypeVar
 
-from asteramisk.lifecycle import AsyncResource
+from asteramisk.lifecycle import LISTEN_BACKLOG, AsyncResource
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
     KIND_DTMF,
@@ -233,10 +233,8 @@ class AudioSocketServer(AsyncResource):
         await self.start()
 
     async def start(self) -> None:
-        # A burst of calls opens as many streams at once: asyncio's default backlog (100)
-        # would drop the connections beyond it for a second.
         self._server = await asyncio.start_server(
-            self._on_connection, self.host, self.port, backlog=1024
+            self._on_connection, self.host, self.port, backlog=LISTEN_BACKLOG
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
