@@ -50,7 +50,7 @@ _FORBIDDEN = ("\r", "\n", "\x00")
 _RESULT = re.compile(r"^result=(\S*)\s?(.*)$", re.DOTALL)
 _DATA_THEN_PAIRS = re.compile(r"^\((.*)\)((?:\s+[A-Za-z0-9_]+=\S*)*)\s*$", re.DOTALL)
 _PAIR = re.compile(r"([A-Za-z0-9_]+)=(\S*)")
-_PLAIN = re.compile(r"200 result=([^\s()]*)(?: \(([^()]*)\))?")
+_PLAIN = re.compile(r"200 result=([^\s()]*)(?: \(([^()\n]*)\))?\n")
 _ENV_LINE = re.compile(r"^(agi_[^:\n]*): *([^\n]*)\n", re.MULTILINE)
 
 
@@ -91,6 +91,9 @@ class Response:
 @dataclass(frozen=True, slots=True)
 class HangupNotice:
     """Asterisk's ``HANGUP`` line: the caller hung up."""
+
+
+_new_response = object.__new__
 
 
 Event = Environment | Response | HangupNotice
@@ -163,21 +166,27 @@ def unquote_words(line: str) -> list[str]:
     return words
 
 
-def _simple_answer(line: str) -> Response | None:
-    """``200 result=<value>`` with an optional `` (<data>)`` and nothing else, read in one
-    step (most answers are such); None for any other line. The result is the one
-    :func:`parse_response_line` gives by the general way (property-tested)."""
-    match = _PLAIN.fullmatch(line)
+def _plain_answer(text: str) -> Response | None:
+    """``200 result=<value>`` with an optional `` (<data>)`` and nothing else, then LF, read
+    in one step (most answers are such); None for any other text. The response is the one
+    :func:`_parse_general` gives for the line (property-tested). Built slot by slot: the
+    dataclass's ``__init__`` would cost this path more than the match."""
+    match = _PLAIN.fullmatch(text)
     if match is None:
         return None
-    result, data = match.groups()
-    return Response(200, line, result, data, {})
+    response = _new_response(Response)
+    response.code = 200
+    response.line = text[:-1]
+    response.result, response.data = match.groups()
+    response.extra = {}
+    response.usage = ""
+    return response
 
 
 def parse_response_line(line: str) -> Response:
     """Parse a single-line response (``200 ...``, ``510 ...``, ``511 ...``)."""
-    simple = _simple_answer(line)
-    return simple if simple is not None else _parse_general(line)
+    plain = _plain_answer(line + "\n")
+    return plain if plain is not None else _parse_general(line)
 
 
 def _parse_general(line: str) -> Response:
@@ -217,10 +226,14 @@ class AGIParser:
 
     def feed_answer(self, data: bytes) -> Response | None:
         """The fast path for the common case: ``data`` is exactly one plain answer
-        (``200 result=<value> [(<data>)]``) and nothing is pending. Returns its response;
-        otherwise returns None and consumes nothing: then :meth:`feed` the same bytes."""
-        if self._plain and not self._buffer and data[-1:] == b"\n":
-            return _simple_answer(data[:-1].decode("utf-8", "replace"))
+        (``200 result=<value> [(<data>)]`` and LF) and nothing is pending. Returns its
+        response; otherwise returns None and consumes nothing: then :meth:`feed` the same
+        bytes."""
+        if self._plain and not self._buffer:
+            try:
+                return _plain_answer(data.decode())
+            except UnicodeDecodeError:
+                pass  # the general way reads it, with U+FFFD for what is not UTF-8
         return None
 
     def feed(self, data: bytes) -> list[Event]:
