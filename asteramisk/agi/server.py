@@ -64,7 +64,7 @@ class AGI(asyncio.Protocol):
         self._parser = AGIParser()
         self._transport: asyncio.Transport | None = None
         self._waiting: deque[tuple[asyncio.Future[Any], core.Action[Any]]] = deque()
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Future[object] | None = None
         self._loop = asyncio.get_running_loop()
         self.env: dict[str, str] = {}
         self.args: list[str] = []
@@ -161,25 +161,35 @@ class AGI(asyncio.Protocol):
             log.warning("FastAGI %s: no route %r; closing", self.peer, self.route)
             self.close()
             return
-        self._task = asyncio.get_running_loop().create_task(self._run(handler))
-        self._server._tasks.add(self._task)
-        self._task.add_done_callback(self._server._tasks.discard)
-
-    async def _run(self, handler: Handler) -> None:
         try:
-            await handler(self)
-        except core.AGIHangup:
-            log.debug("FastAGI %s: caller hung up", self.env.get("agi_channel"))
-        except asyncio.CancelledError:
-            raise
+            # The handler's coroutine is the task itself, with no wrapper coroutine around
+            # it: every command's wake-up then resumes one coroutine, not two.
+            self._task = asyncio.ensure_future(handler(self), loop=self._loop)
         except Exception:
-            log.exception(
+            log.exception("FastAGI handler for route %r did not start", self.route)
+            self.close()
+            return
+        self._server._tasks.add(self._task)
+        self._task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[object]) -> None:
+        """The handler returned, raised or was cancelled: log what it left and close."""
+        self._server._tasks.discard(task)
+        self.close()
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        if isinstance(exc, core.AGIHangup):
+            log.debug("FastAGI %s: caller hung up", self.env.get("agi_channel"))
+        else:
+            log.error(
                 "FastAGI handler for route %r raised on channel %s",
                 self.route,
                 self.env.get("agi_channel"),
+                exc_info=exc,
             )
-        finally:
-            self.close()
 
     # -- the handler's API --------------------------------------------------------------------
 
@@ -259,7 +269,7 @@ class FastAGIServer(AsyncResource):
         )
         self._server: asyncio.Server | None = None
         self._sessions: set[AGI] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[object]] = set()
 
     def __repr__(self) -> str:
         state = "serving" if self._server is not None else "stopped"

@@ -101,6 +101,19 @@ async def test_handler_that_raises_does_not_touch_other_calls(
     assert await survivor.closed_by_server()
 
 
+async def test_a_handler_that_is_not_async_is_refused_and_logged(
+    server: FastAGIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    def not_async(agi: AGI) -> None:  # a plain function: nothing to await
+        pass
+
+    server.add_route("sync", not_async)  # type: ignore[arg-type]
+    fake = await FakeAsterisk.call(server.port, "sync")
+    assert await fake.closed_by_server()
+    assert "handler for route 'sync' did not start" in caplog.text
+    assert "awaitable is required" in caplog.text
+
+
 async def test_hangup_line_makes_the_next_execute_raise(server: FastAGIServer) -> None:
     outcome: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
 
