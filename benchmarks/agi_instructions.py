@@ -118,7 +118,7 @@ def make_factory(impl: str, commands: int) -> Callable[[], asyncio.Protocol]:
     if impl == "bare":
         return lambda: BareSession(commands)
     if impl == "minimal":
-        return lambda: MinimalResponder(commands, LATENCIES.append, _nothing, _nothing)
+        return lambda: MinimalResponder(commands, LATENCIES.append, _start_now, _nothing)
     from asteramisk.agi import AGI, FastAGIServer, core
 
     get = core.GetVariable("UNIQUEID")
@@ -137,6 +137,10 @@ def make_factory(impl: str, commands: int) -> Callable[[], asyncio.Protocol]:
 
 def _nothing() -> None:
     pass
+
+
+def _start_now(start: Callable[[], object]) -> None:
+    start()
 
 
 async def settle() -> None:

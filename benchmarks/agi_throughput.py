@@ -4,7 +4,8 @@
     python benchmarks/agi_throughput.py --calls 200 --commands 100
 
 N concurrent ``Local/`` calls each run K ``GET VARIABLE UNIQUEID`` commands against one FastAGI
-server at a time: Asteramisk's ``FastAGIServer``, panoramisk's ``fast_agi``, pystrix's threaded
+server at a time (each call waits until all N are up, so that the commands run at N concurrent
+calls): Asteramisk's ``FastAGIServer``, panoramisk's ``fast_agi``, pystrix's threaded
 ``FastAGIServer`` and a minimal ``asyncio.Protocol`` responder written here (the floor a Python
 server can approach), on the stock event loop and on uvloop. The server runs in a process of its
 own and the calls are placed by another, so the server's CPU time is the AGI side alone.
@@ -38,19 +39,33 @@ COMMAND = "GET VARIABLE UNIQUEID"
 
 
 class Meter:
+    """One run's figures. Every call waits at its start until all ``calls`` are up
+    (:meth:`connected`), then all run their commands together: each latency is then one at
+    ``calls`` concurrent calls. Without it, Asterisk sets the calls up over a second or so
+    and the first calls are done before the last begin (at 200 calls the concurrency peaked
+    at 140-160, and how far depended on the server's own speed)."""
+
     def __init__(self, calls: int) -> None:
         self.calls = calls
+        self.up = 0
         self.done = 0
         self.latencies: list[int] = []
+        self.waiting: list[Callable[[], object]] = []
         self.started_cpu = 0.0
         self.started_wall = 0.0
-        self.finished = asyncio.Event() if calls else None
 
-    def connected(self) -> None:
+    def connected(self, start: Callable[[], object]) -> None:
+        """A call is up: ``start()`` begins its commands once all calls are."""
         if not self.started_wall:
             self.started_wall = time.perf_counter()
             self.started_cpu = time.process_time()
             self.started_usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.up += 1
+        self.waiting.append(start)
+        if self.up >= self.calls:
+            waiting, self.waiting = self.waiting, []
+            for begin in waiting:
+                begin()
 
     def call_done(self) -> bool:
         self.done += 1
@@ -91,6 +106,12 @@ def announce(port: int) -> None:
     print(f"READY {port}", flush=True)
 
 
+async def all_calls_up(meter: Meter) -> None:
+    go = asyncio.get_running_loop().create_future()
+    meter.connected(lambda: go.set_result(None))
+    await go
+
+
 async def serve_async(impl: str, calls: int, commands: int) -> None:
     meter = Meter(calls)
     all_done = asyncio.get_running_loop().create_future()
@@ -105,7 +126,7 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
         get = core.GetVariable("UNIQUEID")
 
         async def handler(agi: AGI) -> None:
-            meter.connected()
+            await all_calls_up(meter)
             clock = time.perf_counter_ns
             for _ in range(commands):
                 t = clock()
@@ -127,7 +148,7 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
         app = Application()
 
         async def p_handler(request: Any) -> None:
-            meter.connected()
+            await all_calls_up(meter)
             clock = time.perf_counter_ns
             for _ in range(commands):
                 t = clock()
@@ -163,7 +184,7 @@ class MinimalResponder(asyncio.Protocol):
         self,
         commands: int,
         latency: Callable[[int], object],
-        connected: Callable[[], object],
+        connected: Callable[[Callable[[], object]], object],
         done: Callable[[], object],
     ) -> None:
         self.left = commands
@@ -175,6 +196,10 @@ class MinimalResponder(asyncio.Protocol):
         self.in_env = True
         self.sent = 0
 
+    def start(self) -> None:
+        self.sent = time.perf_counter_ns()
+        self.transport.write(self.line)
+
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data
         if self.in_env:
@@ -184,9 +209,7 @@ class MinimalResponder(asyncio.Protocol):
                 return
             buffer = buffer[end + 2 :]
             self.in_env = False
-            self.connected()
-            self.sent = time.perf_counter_ns()
-            self.transport.write(self.line)
+            self.connected(self.start)
         while True:
             end = buffer.find(b"\n")
             if end < 0:
@@ -210,14 +233,16 @@ def serve_pystrix(calls: int, commands: int) -> None:
     import pystrix
 
     lock = threading.Lock()
-    meter = Meter(0)
+    meter = Meter(calls)
     done = threading.Event()
     finished = 0
 
     def handler(agi: Any, args: Any, kwargs: Any, match: Any, path: Any) -> None:
         nonlocal finished
+        go = threading.Event()
         with lock:
-            meter.connected()
+            meter.connected(go.set)
+        go.wait()
         local: list[int] = []
         get = pystrix.agi.core.GetVariable("UNIQUEID")
         for _ in range(commands):
