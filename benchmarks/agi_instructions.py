@@ -8,7 +8,8 @@ each of 200 sessions the answer Asterisk would send (``200 result=1 (<uniqueid>)
 round, on uvloop, and each session answers with its next ``GET VARIABLE``. Counted for:
 
 - ``asteramisk``: the :class:`~asteramisk.agi.AGI` protocol and a handler awaiting
-  ``agi.execute(GetVariable(...))``, as in agi_throughput.py;
+  ``agi.execute(GetVariable(...))``, as in agi_throughput.py, with the C plain-answer step
+  (``asteramisk.agi._speedups``); ``asteramisk-python``: the same without it;
 - ``bare``: the same coroutine API with nothing else, a future per command resolved with the
   raw bytes (the floor for an awaitable command: a future and a task wake-up);
 - ``minimal``: agi_throughput.py's responder, which answers inside ``data_received``.
@@ -34,12 +35,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from agi_throughput import COMMAND, MinimalResponder
+from agi_throughput import COMMAND, PURE_PYTHON, MinimalResponder
 
 SESSIONS = 200
 ROUNDS = (10, 60)
 CALLS = (50, 250)
-IMPLEMENTATIONS = ("asteramisk", "bare", "minimal")
+IMPLEMENTATIONS = ("asteramisk", "asteramisk-python", "bare", "minimal")
 ANSWER = b"200 result=1 (1700000000.123)\n"
 ENVIRONMENT = (
     b"agi_network: yes\nagi_network_script: bench\nagi_request: agi://127.0.0.1:4573/bench\n"
@@ -194,6 +195,7 @@ def count(impl: str, workload: str, size: int) -> int:
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, **PURE_PYTHON} if impl == "asteramisk-python" else None,
     )
     found = re.search(r"Collected : (\d+)", run.stderr)
     if found is None:

@@ -5,7 +5,8 @@
 
 N concurrent ``Local/`` calls each run K ``GET VARIABLE UNIQUEID`` commands against one FastAGI
 server at a time (each call waits until all N are up, so that the commands run at N concurrent
-calls): Asteramisk's ``FastAGIServer``, panoramisk's ``fast_agi``, pystrix's threaded
+calls): Asteramisk's ``FastAGIServer`` (with its C plain-answer step, and without it as
+``asteramisk-python``), panoramisk's ``fast_agi``, pystrix's threaded
 ``FastAGIServer`` and a minimal ``asyncio.Protocol`` responder written here (the floor a Python
 server can approach), on the stock event loop and on uvloop. The server runs in a process of its
 own and the calls are placed by another, so the server's CPU time is the AGI side alone.
@@ -31,7 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-IMPLEMENTATIONS = ("asteramisk", "panoramisk", "pystrix", "minimal")
+IMPLEMENTATIONS = ("asteramisk", "asteramisk-python", "panoramisk", "pystrix", "minimal")
+PURE_PYTHON = {"ASTERAMISK_NO_EXTENSIONS": "1"}
+"""asteramisk-python: Asteramisk without its C plain-answer step, as installed with no compiler."""
 COMMAND = "GET VARIABLE UNIQUEID"
 
 
@@ -120,8 +123,14 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
         if meter.call_done() and not all_done.done():
             all_done.set_result(meter.report())
 
-    if impl == "asteramisk":
-        from asteramisk.agi import AGI, FastAGIServer, core
+    if impl.startswith("asteramisk"):
+        from asteramisk.agi import AGI, FastAGIServer, core, protocol
+
+        if (impl == "asteramisk") != protocol.SPEEDUPS:
+            raise SystemExit(
+                "asteramisk.agi._speedups is not built (no C compiler or python3-dev at install):"
+                " install them and pip install -e . again, or run --impls asteramisk-python"
+            )
 
         get = core.GetVariable("UNIQUEID")
 
@@ -327,6 +336,7 @@ def run_one(
     me = [sys.executable, __file__]
     server = subprocess.Popen(
         [*me, "_serve", impl, loop_name, str(calls), str(commands)],
+        env={**os.environ, **PURE_PYTHON} if impl == "asteramisk-python" else None,
         stdout=subprocess.PIPE,
         text=True,
     )

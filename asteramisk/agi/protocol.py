@@ -21,12 +21,15 @@ This module imports no asyncio; it is tested byte by byte.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = [
     "MAX_LINE",
     "MAX_VARIABLES",
+    "SPEEDUPS",
     "AGIParser",
     "Environment",
     "Event",
@@ -183,6 +186,29 @@ def _plain_answer(text: str) -> Response | None:
     return response
 
 
+def _python_plain_bytes(data: bytes) -> Response | None:
+    """:func:`_plain_answer` of the bytes; None also for what is not UTF-8 (the general way
+    reads that, with U+FFFD)."""
+    try:
+        return _plain_answer(data.decode())
+    except UnicodeDecodeError:
+        return None
+
+
+_plain_bytes: Callable[[bytes], Response | None] = _python_plain_bytes
+SPEEDUPS = False
+"""True when the C twin of :func:`_python_plain_bytes` (``asteramisk.agi._speedups``, built
+at install when a C compiler is there) is in use; ``ASTERAMISK_NO_EXTENSIONS=1`` turns it off."""
+if not os.environ.get("ASTERAMISK_NO_EXTENSIONS"):
+    try:
+        from asteramisk.agi import _speedups
+    except ImportError:  # not built (no compiler at install): the Python way, same answers
+        pass
+    else:
+        _speedups.use_response_type(Response)
+        _plain_bytes, SPEEDUPS = _speedups.plain_answer, True
+
+
 def parse_response_line(line: str) -> Response:
     """Parse a single-line response (``200 ...``, ``510 ...``, ``511 ...``)."""
     plain = _plain_answer(line + "\n")
@@ -230,10 +256,7 @@ class AGIParser:
         response; otherwise returns None and consumes nothing: then :meth:`feed` the same
         bytes."""
         if self._plain and not self._buffer:
-            try:
-                return _plain_answer(data.decode())
-            except UnicodeDecodeError:
-                pass  # the general way reads it, with U+FFFD for what is not UTF-8
+            return _plain_bytes(data)
         return None
 
     def feed(self, data: bytes) -> list[Event]:

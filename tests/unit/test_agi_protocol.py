@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from asteramisk.agi import core
 from asteramisk.agi.protocol import (
     MAX_LINE,
     MAX_VARIABLES,
+    SPEEDUPS,
     AGIParser,
     Environment,
     Event,
@@ -20,6 +25,7 @@ from asteramisk.agi.protocol import (
     Response,
     _parse_general,
     _plain_answer,
+    _python_plain_bytes,
     encode_command,
     parse_response_line,
     quote,
@@ -187,6 +193,70 @@ def test_the_fast_way_parses_as_the_general_way(tail: str) -> None:
     assert outcome == _outcome(split, [bytes([byte]) for byte in data])
     if "\n" not in line:
         assert outcome == [_parse_general(line.rstrip("\r"))]
+
+
+try:
+    from asteramisk.agi import _speedups
+except ImportError:  # not built here (no C compiler or headers at install)
+    _speedups = None  # type: ignore[assignment]
+else:
+    _speedups.use_response_type(Response)  # as protocol does (not with ASTERAMISK_NO_EXTENSIONS)
+
+_PLAIN_WAYS = [_python_plain_bytes] + ([_speedups.plain_answer] if _speedups else [])
+_ANSWER_BYTES = st.lists(
+    st.sampled_from(
+        [
+            *[b"200 result=", b"1", b"0", b"-1", b" ", b"(", b")", b"x", b"\n", b"\r", b"\t"],
+            *[b"\x0b", b"\x1c", b"\x1f", b"\x00", b"\x7f", b"\x85", b"\xc3\xa9", b"\xff", b"a=1"],
+        ]
+    ),
+    max_size=10,
+).map(b"".join)
+
+
+@pytest.mark.parametrize("plain", _PLAIN_WAYS, ids=lambda way: way.__module__)
+@settings(max_examples=500)
+@given(
+    data=st.one_of(
+        _ANSWER_BYTES,
+        _ANSWER_BYTES.map(lambda b: b"200 result=" + b + b"\n"),
+        st.binary(),
+    )
+)
+@example(data=b"200 result=1 (1700000000.123)\n")
+@example(data=b"200 result=\n")
+@example(data=b"200 result=1\x1c\n")  # \s in a str pattern: str.isspace(), \x1c-\x1f too
+@example(data=b"200 result=1 (x)\n\n")
+def test_each_way_of_reading_a_plain_answer_agrees(
+    plain: Callable[[bytes], Response | None], data: bytes
+) -> None:
+    """The Python way and its C twin (asteramisk.agi._speedups, where built) read any bytes
+    as the regular expression does; the C twin leaves what is not ASCII to the general way."""
+    try:
+        expected = _plain_answer(data.decode())
+    except UnicodeDecodeError:
+        expected = None
+    if plain is not _python_plain_bytes and not data.isascii():
+        expected = None
+    assert plain(data) == expected
+
+
+class _NotSlotted:
+    code = line = result = data = extra = usage = None
+
+
+def test_the_c_twin_is_built_where_it_can_be() -> None:
+    """Where the install had a C compiler and Python's headers, the C twin was built, and the
+    codec uses it unless ASTERAMISK_NO_EXTENSIONS is set."""
+    headers = Path(sysconfig.get_paths()["include"], "Python.h").is_file()
+    assert (_speedups is not None) == (shutil.which("cc") is not None and headers)
+    in_use = _speedups is not None and not os.environ.get("ASTERAMISK_NO_EXTENSIONS")
+    assert in_use == SPEEDUPS
+    if _speedups is not None:
+        with pytest.raises(TypeError, match="needs bytes"):
+            _speedups.plain_answer("200 result=1\n")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="not a writable object slot"):
+            _speedups.use_response_type(_NotSlotted)  # type: ignore[arg-type]
 
 
 _ENV_NAMES = st.from_regex(r"agi_[a-z_0-9]{1,12}", fullmatch=True)
