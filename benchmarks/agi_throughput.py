@@ -54,6 +54,8 @@ class Meter:
         self.done = 0
         self.latencies: list[int] = []
         self.waiting: list[Callable[[], object]] = []
+        self.all_running: int | None = None  # pystrix's latencies come per call: not known
+        self.first_done_wall = 0.0
         self.started_cpu = 0.0
         self.started_wall = 0.0
 
@@ -71,6 +73,9 @@ class Meter:
                 begin()
 
     def call_done(self) -> bool:
+        if not self.done:  # the commands done so far ran while all the calls were running
+            self.all_running = len(self.latencies)
+            self.first_done_wall = time.perf_counter()
         self.done += 1
         return self.done >= self.calls
 
@@ -91,7 +96,17 @@ class Meter:
             "sys_us_per_cmd": (usage.ru_stime - self.started_usage.ru_stime) / commands * 1e6,
             "p50_ms": lat[len(lat) // 2] / 1e6,
             "p99_ms": lat[int(len(lat) * 0.99)] / 1e6,
+            # while all the calls still run commands: the latency "at N concurrent calls"
+            "p99_all_running_ms": _p99(self.latencies[: self.all_running])
+            if self.all_running
+            else None,
+            "share_all_running": (self.all_running or 0) / commands,
+            "first_done_s": self.first_done_wall - self.started_wall,
         }
+
+
+def _p99(latencies: list[int]) -> float:
+    return sorted(latencies)[int(len(latencies) * 0.99)] / 1e6
 
 
 def serve(impl: str, loop_name: str, calls: int, commands: int) -> None:
@@ -368,9 +383,9 @@ def run_one(
 
 def table(results: list[dict[str, Any]]) -> str:
     rows = [
-        "| loop | server | cmds/s | p50 ms | p99 ms (median) | Python CPU us/cmd, best (median) "
-        "| vs minimal, best (median) | Asterisk CPU us/cmd |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| loop | server | cmds/s | p50 ms | p99 ms (median) | p99 while all N run, ms (median) "
+        "| Python CPU us/cmd, best (median) | vs minimal, best (median) | Asterisk CPU us/cmd |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     floors = {r["loop"]: r for r in results if r["impl"] == "minimal"}
     for r in results:
@@ -381,9 +396,14 @@ def table(results: list[dict[str, Any]]) -> str:
             if floor
             else "-"
         )
+        running = (
+            f"{r['p99_all_running_ms']:.2f} ({r['p99_all_running_median']:.2f})"
+            if r["p99_all_running_ms"] is not None
+            else "-"
+        )
         rows.append(
             f"| {r['loop']} | {r['impl']} | {r['cmds_per_s']:,.0f} | {r['p50_ms']:.2f} "
-            f"| {r['p99_ms']:.2f} ({r['p99_median']:.2f}) "
+            f"| {r['p99_ms']:.2f} ({r['p99_median']:.2f}) | {running} "
             f"| {r['cpu_us_per_cmd']:.1f} ({r['cpu_us_median']:.1f}) "
             f"| {ratio} | {r.get('asterisk_us_per_cmd', float('nan')):.0f} |"
         )
@@ -426,9 +446,20 @@ def main() -> None:
             best["cpu_us_runs"] = [round(r["cpu_us_per_cmd"], 1) for r in runs[impl]]
             best["cpu_us_median"] = statistics.median(r["cpu_us_per_cmd"] for r in runs[impl])
             best["p99_median"] = statistics.median(r["p99_ms"] for r in runs[impl])
+            running = [r["p99_all_running_ms"] for r in runs[impl]]
+            best["p99_all_running_median"] = (
+                statistics.median(running) if None not in running else None
+            )
             print(
                 f"{loop_name:7} {impl:11} {best['cpu_us_per_cmd']:7.1f} us/cmd "
-                f"(runs: {best['cpu_us_runs']}) p99 {best['p99_ms']:.2f} ms, user/system us: "
+                f"(runs: {best['cpu_us_runs']}) p99 {best['p99_ms']:.2f} ms, p99 / share of the"
+                " commands while all run, first call done at: "
+                + ", ".join(
+                    f"{r['p99_all_running_ms'] or 0:.1f} ms / {r['share_all_running']:.0%}"
+                    f" / {r['first_done_s']:.2f} s"
+                    for r in runs[impl]
+                )
+                + "; user/system us: "
                 + ", ".join(
                     f"{r['user_us_per_cmd']:.1f}/{r['sys_us_per_cmd']:.1f}" for r in runs[impl]
                 ),
