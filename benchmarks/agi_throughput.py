@@ -101,7 +101,9 @@ class Meter:
             if self.all_running
             else None,
             "share_all_running": (self.all_running or 0) / commands,
-            "first_done_s": self.first_done_wall - self.started_wall,
+            "first_done_s": self.first_done_wall - self.started_wall
+            if self.first_done_wall
+            else None,
         }
 
 
@@ -456,7 +458,7 @@ def main() -> None:
                 " commands while all run, first call done at: "
                 + ", ".join(
                     f"{r['p99_all_running_ms'] or 0:.1f} ms / {r['share_all_running']:.0%}"
-                    f" / {r['first_done_s']:.2f} s"
+                    f" / {r['first_done_s'] or 0:.2f} s"
                     for r in runs[impl]
                 )
                 + "; user/system us: "
