@@ -229,9 +229,9 @@ def main() -> None:
                 jobs,
                 pool.map(
                     lambda job: (
-                        per_unit(*job, ROUNDS, SESSIONS * (ROUNDS[1] - ROUNDS[0]))
+                        per_unit(job[0], job[1], ROUNDS, SESSIONS * (ROUNDS[1] - ROUNDS[0]))
                         if job[1] == "commands"
-                        else per_unit(*job, CALLS, CALLS[1] - CALLS[0])
+                        else per_unit(job[0], job[1], CALLS, CALLS[1] - CALLS[0])
                     ),
                     jobs,
                 ),

@@ -368,7 +368,7 @@ def run_one(
         stdout=subprocess.PIPE,
         text=True,
     )
-    result = json.loads(server.stdout.readline())
+    result: dict[str, Any] = json.loads(server.stdout.readline())
     after = asterisk_cpu_ticks(pid)
     assert caller.stdin is not None
     caller.stdin.write("\n")
