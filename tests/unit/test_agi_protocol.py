@@ -164,13 +164,10 @@ _ANSWER_PIECES = st.sampled_from(
 
 
 def _outcome(parser: AGIParser, chunks: list[bytes]) -> list[Event] | str:
-    events: list[Event] = []
     try:
-        for chunk in chunks:
-            events += parser.feed(chunk)
+        return feed_all(parser, chunks)
     except ProtocolError as exc:
         return f"ProtocolError: {exc}"
-    return events
 
 
 @given(st.lists(_ANSWER_PIECES, max_size=8).map("".join))
