@@ -35,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from agi_throughput import COMMAND, PURE_PYTHON, MinimalResponder
+from agi_throughput import COMMAND, MinimalResponder, server_environment
 
 SESSIONS = 200
 ROUNDS = (10, 60)
@@ -195,7 +195,7 @@ def count(impl: str, workload: str, size: int) -> int:
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, **PURE_PYTHON} if impl == "asteramisk-python" else None,
+        env=server_environment(impl),
     )
     found = re.search(r"Collected : (\d+)", run.stderr)
     if found is None:

@@ -33,8 +33,14 @@ from pathlib import Path
 from typing import Any
 
 IMPLEMENTATIONS = ("asteramisk", "asteramisk-python", "panoramisk", "pystrix", "minimal")
-PURE_PYTHON = {"ASTERAMISK_NO_EXTENSIONS": "1"}
-"""asteramisk-python: Asteramisk without its C plain-answer step, as installed with no compiler."""
+
+
+def server_environment(impl: str) -> dict[str, str] | None:
+    """The environment of impl's process: asteramisk-python is Asteramisk without its C
+    plain-answer step, as installed with no compiler; the others inherit this one."""
+    return {**os.environ, "ASTERAMISK_NO_EXTENSIONS": "1"} if impl == "asteramisk-python" else None
+
+
 COMMAND = "GET VARIABLE UNIQUEID"
 
 
@@ -95,7 +101,7 @@ class Meter:
             "user_us_per_cmd": (usage.ru_utime - self.started_usage.ru_utime) / commands * 1e6,
             "sys_us_per_cmd": (usage.ru_stime - self.started_usage.ru_stime) / commands * 1e6,
             "p50_ms": lat[len(lat) // 2] / 1e6,
-            "p99_ms": lat[int(len(lat) * 0.99)] / 1e6,
+            "p99_ms": _p99(lat),
             # while all the calls still run commands: the latency "at N concurrent calls"
             "p99_all_running_ms": _p99(self.latencies[: self.all_running])
             if self.all_running
@@ -353,7 +359,7 @@ def run_one(
     me = [sys.executable, __file__]
     server = subprocess.Popen(
         [*me, "_serve", impl, loop_name, str(calls), str(commands)],
-        env={**os.environ, **PURE_PYTHON} if impl == "asteramisk-python" else None,
+        env=server_environment(impl),
         stdout=subprocess.PIPE,
         text=True,
     )
