@@ -140,8 +140,8 @@ def _nothing() -> None:
     pass
 
 
-def _start_now(start: Callable[[], object]) -> None:
-    start()
+def _start_now(start: Callable[[float], object]) -> None:
+    start(0.0)
 
 
 async def settle() -> None:

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,21 +52,27 @@ class Meter:
     (:meth:`connected`), then all run their commands together: each latency is then one at
     ``calls`` concurrent calls. Without it, Asterisk sets the calls up over a second or so
     and the first calls are done before the last begin (at 200 calls the concurrency peaked
-    at 140-160, and how far depended on the server's own speed)."""
+    at 140-160, and how far depended on the server's own speed).
 
-    def __init__(self, calls: int) -> None:
+    With a ``period`` (seconds), the run is paced: each call sends a command every
+    ``period``, the calls' first commands spread evenly over the first period, so that
+    every server gets the same load of ``calls / period`` commands a second."""
+
+    def __init__(self, calls: int, period: float = 0.0) -> None:
         self.calls = calls
+        self.period = period
         self.up = 0
         self.done = 0
         self.latencies: list[int] = []
-        self.waiting: list[Callable[[], object]] = []
+        self.waiting: list[Callable[[float], object]] = []
         self.all_running: int | None = None  # pystrix's latencies come per call: not known
         self.first_done_wall = 0.0
         self.started_cpu = 0.0
         self.started_wall = 0.0
 
-    def connected(self, start: Callable[[], object]) -> None:
-        """A call is up: ``start()`` begins its commands once all calls are."""
+    def connected(self, start: Callable[[float], object]) -> None:
+        """A call is up: ``start(delay)`` begins its commands once all calls are, the first
+        one ``delay`` seconds later (0 unless paced)."""
         if not self.started_wall:
             self.started_wall = time.perf_counter()
             self.started_cpu = time.process_time()
@@ -75,8 +81,8 @@ class Meter:
         self.waiting.append(start)
         if self.up >= self.calls:
             waiting, self.waiting = self.waiting, []
-            for begin in waiting:
-                begin()
+            for k, begin in enumerate(waiting):
+                begin(self.period * k / self.calls)
 
     def call_done(self) -> bool:
         if not self.done:  # the commands done so far ran while all the calls were running
@@ -117,29 +123,47 @@ def _p99(latencies: list[int]) -> float:
     return sorted(latencies)[int(len(latencies) * 0.99)] / 1e6
 
 
-def serve(impl: str, loop_name: str, calls: int, commands: int) -> None:
+def serve(impl: str, loop_name: str, calls: int, commands: int, period: float) -> None:
+    meter = Meter(calls, period)
     if impl == "pystrix":
-        serve_pystrix(calls, commands)
+        serve_pystrix(meter, commands)
         return
     if loop_name == "uvloop":
         import uvloop
 
         uvloop.install()
-    asyncio.run(serve_async(impl, calls, commands))
+    asyncio.run(serve_async(impl, meter, commands))
 
 
 def announce(port: int) -> None:
     print(f"READY {port}", flush=True)
 
 
-async def all_calls_up(meter: Meter) -> None:
-    go = asyncio.get_running_loop().create_future()
-    meter.connected(lambda: go.set_result(None))
-    await go
+async def all_calls_up(meter: Meter) -> float:
+    """Wait until all calls are up; the delay of this call's first command."""
+    go: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    meter.connected(go.set_result)
+    return await go
 
 
-async def serve_async(impl: str, calls: int, commands: int) -> None:
-    meter = Meter(calls)
+async def paced(
+    meter: Meter, delay: float, commands: int, send: Callable[[], Awaitable[object]]
+) -> None:
+    """The commands of a paced run: one every ``meter.period``, from ``delay`` on; a command
+    whose time has passed (the one before came back late) is sent at once."""
+    loop = asyncio.get_running_loop()
+    clock = time.perf_counter_ns
+    due = loop.time() + delay
+    for _ in range(commands):
+        if (wait := due - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        due += meter.period
+        t = clock()
+        await send()
+        meter.latencies.append(clock() - t)
+
+
+async def serve_async(impl: str, meter: Meter, commands: int) -> None:
     all_done = asyncio.get_running_loop().create_future()
 
     def finish() -> None:
@@ -158,7 +182,11 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
         get = core.GetVariable("UNIQUEID")
 
         async def handler(agi: AGI) -> None:
-            await all_calls_up(meter)
+            delay = await all_calls_up(meter)
+            if meter.period:
+                await paced(meter, delay, commands, lambda: agi.execute(get))
+                finish()
+                return
             clock = time.perf_counter_ns
             for _ in range(commands):
                 t = clock()
@@ -180,7 +208,11 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
         app = Application()
 
         async def p_handler(request: Any) -> None:
-            await all_calls_up(meter)
+            delay = await all_calls_up(meter)
+            if meter.period:
+                await paced(meter, delay, commands, lambda: request.send_command(COMMAND))
+                finish()
+                return
             clock = time.perf_counter_ns
             for _ in range(commands):
                 t = clock()
@@ -197,7 +229,9 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
 
     loop = asyncio.get_running_loop()
     srv = await loop.create_server(
-        lambda: MinimalResponder(commands, meter.latencies.append, meter.connected, finish),
+        lambda: MinimalResponder(
+            commands, meter.latencies.append, meter.connected, finish, meter.period
+        ),
         "127.0.0.1",
         0,
     )
@@ -208,7 +242,8 @@ async def serve_async(impl: str, calls: int, commands: int) -> None:
 
 class MinimalResponder(asyncio.Protocol):
     """The floor: a bare asyncio.Protocol that answers inside data_received, with no task, no
-    future and no parsing beyond finding line ends."""
+    future and no parsing beyond finding line ends (in a paced run, it schedules the next
+    command with ``call_at`` instead)."""
 
     line = (COMMAND + "\n").encode()
 
@@ -216,11 +251,14 @@ class MinimalResponder(asyncio.Protocol):
         self,
         commands: int,
         latency: Callable[[int], object],
-        connected: Callable[[Callable[[], object]], object],
+        connected: Callable[[Callable[[float], object]], object],
         done: Callable[[], object],
+        period: float = 0.0,
     ) -> None:
         self.left = commands
         self.latency, self.connected, self.done = latency, connected, done
+        self.period = period
+        self.due = 0.0
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -228,7 +266,15 @@ class MinimalResponder(asyncio.Protocol):
         self.in_env = True
         self.sent = 0
 
-    def start(self) -> None:
+    def start(self, delay: float = 0.0) -> None:
+        if self.period:
+            loop = asyncio.get_running_loop()
+            self.due = loop.time() + delay
+            loop.call_at(self.due, self.send)
+        else:
+            self.send()
+
+    def send(self) -> None:
         self.sent = time.perf_counter_ns()
         self.transport.write(self.line)
 
@@ -249,7 +295,10 @@ class MinimalResponder(asyncio.Protocol):
             buffer = buffer[end + 1 :]
             self.latency(time.perf_counter_ns() - self.sent)
             self.left -= 1
-            if self.left:
+            if self.left and self.period:
+                self.due += self.period
+                asyncio.get_running_loop().call_at(self.due, self.send)  # at once if past
+            elif self.left:
                 self.sent = time.perf_counter_ns()
                 self.transport.write(self.line)
             else:
@@ -258,33 +307,42 @@ class MinimalResponder(asyncio.Protocol):
         self.buffer = buffer
 
 
-def serve_pystrix(calls: int, commands: int) -> None:
+def serve_pystrix(meter: Meter, commands: int) -> None:
     import re
     import threading
 
     import pystrix
 
     lock = threading.Lock()
-    meter = Meter(calls)
     done = threading.Event()
     finished = 0
 
     def handler(agi: Any, args: Any, kwargs: Any, match: Any, path: Any) -> None:
         nonlocal finished
         go = threading.Event()
+        delay = [0.0]
+
+        def begin(first: float) -> None:
+            delay[0] = first
+            go.set()
+
         with lock:
-            meter.connected(go.set)
+            meter.connected(begin)
         go.wait()
         local: list[int] = []
         get = pystrix.agi.core.GetVariable("UNIQUEID")
+        due = time.monotonic() + delay[0]
         for _ in range(commands):
+            if meter.period and (wait := due - time.monotonic()) > 0:
+                time.sleep(wait)
+            due += meter.period
             t = time.perf_counter_ns()
             agi.execute(get)
             local.append(time.perf_counter_ns() - t)
         with lock:
             meter.latencies.extend(local)
             finished += 1
-            if finished >= calls:
+            if finished >= meter.calls:
                 done.set()
 
     server = pystrix.agi.FastAGIServer(interface="127.0.0.1", port=0)
@@ -354,11 +412,13 @@ def asterisk_cpu_ticks(pid: int | None) -> int | None:
 
 
 def run_one(
-    impl: str, loop_name: str, calls: int, commands: int, pid: int | None
+    impl: str, loop_name: str, calls: int, commands: int, pid: int | None, rate: int = 0
 ) -> dict[str, Any]:
+    """One run of impl; paced at ``rate`` commands a second in all, or as fast as it goes."""
     me = [sys.executable, __file__]
+    period = calls / rate if rate else 0.0
     server = subprocess.Popen(
-        [*me, "_serve", impl, loop_name, str(calls), str(commands)],
+        [*me, "_serve", impl, loop_name, str(calls), str(commands), repr(period)],
         env=server_environment(impl),
         stdout=subprocess.PIPE,
         text=True,
@@ -384,7 +444,7 @@ def run_one(
     if before is not None and after is not None:
         ticks = os.sysconf("SC_CLK_TCK")
         result["asterisk_us_per_cmd"] = (after - before) / ticks / result["commands"] * 1e6
-    result.update(impl=impl, loop="threads" if impl == "pystrix" else loop_name)
+    result.update(impl=impl, loop="threads" if impl == "pystrix" else loop_name, rate=rate)
     time.sleep(2)  # let Asterisk tear the calls down before the next run
     return result
 
@@ -418,9 +478,38 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def paced_table(results: list[dict[str, Any]]) -> str:
+    rows = [
+        "| load, cmds/s | loop | server | cmds/s | p50 ms (median) "
+        "| p99 ms, median (lowest-highest) | Python CPU us/cmd (median) |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r['rate']:,} | {r['loop']} | {r['impl']} | {r['cmds_per_s_median']:,.0f} "
+            f"| {r['p50_median']:.2f} | {r['p99_median']:.2f} ({min(r['p99_runs']):.2f}-"
+            f"{max(r['p99_runs']):.2f}) | {r['cpu_us_median']:.1f} |"
+        )
+    return "\n".join(rows)
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the least CPU, with the medians (and each run's p99) of all the runs."""
+    best = dict(min(runs, key=lambda r: r["cpu_us_per_cmd"]))
+    best["cpu_us_runs"] = [round(r["cpu_us_per_cmd"], 1) for r in runs]
+    best["cpu_us_median"] = statistics.median(r["cpu_us_per_cmd"] for r in runs)
+    best["p99_runs"] = [round(r["p99_ms"], 2) for r in runs]
+    best["p99_median"] = statistics.median(r["p99_ms"] for r in runs)
+    best["p50_median"] = statistics.median(r["p50_ms"] for r in runs)
+    best["cmds_per_s_median"] = statistics.median(r["cmds_per_s"] for r in runs)
+    running = [r["p99_all_running_ms"] for r in runs]
+    best["p99_all_running_median"] = statistics.median(running) if None not in running else None
+    return best
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_serve":
-        serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_call":
         _settings()
@@ -432,51 +521,62 @@ def main() -> None:
     parser.add_argument("--loops", default="stock,uvloop")
     parser.add_argument("--impls", default=",".join(IMPLEMENTATIONS))
     parser.add_argument("--repeat", type=int, default=1, help="runs per server; the best is kept")
+    parser.add_argument(
+        "--rates",
+        default="5000,10000",
+        help="the loads (commands a second, all calls together) of the paced runs, after the"
+        " runs as fast as each server goes; '' for none",
+    )
     parser.add_argument("--json", help="also write the raw results here")
     args = parser.parse_args()
+    rates = [int(rate) for rate in args.rates.split(",") if rate]
     pid = _settings()
     results = []
-    for loop_name in args.loops.split(","):
-        impls = [
-            impl
-            for impl in args.impls.split(",")
-            # pystrix runs threads, not an event loop: measured once
-            if impl != "pystrix" or loop_name == args.loops.split(",")[0]
-        ]
-        # Round after round, every server once in each: the machine's own drifts (2 cores
-        # shared with Asterisk and the caller) fall on all of them alike.
-        runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in impls}
-        for _ in range(args.repeat):
+    for rate in [0, *rates]:
+        for loop_name in args.loops.split(","):
+            impls = [
+                impl
+                for impl in args.impls.split(",")
+                # pystrix runs threads, not an event loop: measured once
+                if impl != "pystrix" or loop_name == args.loops.split(",")[0]
+            ]
+            # Round after round, every server once in each: the machine's own drifts (2 cores
+            # shared with Asterisk and the caller) fall on all of them alike.
+            runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in impls}
+            for _ in range(args.repeat):
+                for impl in impls:
+                    runs[impl].append(
+                        run_one(impl, loop_name, args.calls, args.commands, pid, rate)
+                    )
             for impl in impls:
-                runs[impl].append(run_one(impl, loop_name, args.calls, args.commands, pid))
-        for impl in impls:
-            best = min(runs[impl], key=lambda r: r["cpu_us_per_cmd"])
-            best["cpu_us_runs"] = [round(r["cpu_us_per_cmd"], 1) for r in runs[impl]]
-            best["cpu_us_median"] = statistics.median(r["cpu_us_per_cmd"] for r in runs[impl])
-            best["p99_median"] = statistics.median(r["p99_ms"] for r in runs[impl])
-            running = [r["p99_all_running_ms"] for r in runs[impl]]
-            best["p99_all_running_median"] = (
-                statistics.median(running) if None not in running else None
-            )
-            print(
-                f"{loop_name:7} {impl:11} {best['cpu_us_per_cmd']:7.1f} us/cmd "
-                f"(runs: {best['cpu_us_runs']}) p99 {best['p99_ms']:.2f} ms, p99 / share of the"
-                " commands while all run, first call done at: "
-                + ", ".join(
-                    f"{r['p99_all_running_ms'] or 0:.1f} ms / {r['share_all_running']:.0%}"
-                    f" / {r['first_done_s'] or 0:.2f} s"
-                    for r in runs[impl]
+                best = summary(runs[impl])
+                print(
+                    f"{rate or 'fastest':>7} {loop_name:7} {impl:17} "
+                    f"{best['cpu_us_per_cmd']:7.1f} us/cmd (runs: {best['cpu_us_runs']})"
+                    f" p99 {best['p99_runs']} ms, p99 / share of the commands while all run,"
+                    " first call done at: "
+                    + ", ".join(
+                        f"{r['p99_all_running_ms'] or 0:.1f} ms / {r['share_all_running']:.0%}"
+                        f" / {r['first_done_s'] or 0:.2f} s"
+                        for r in runs[impl]
+                    )
+                    + "; user/system us: "
+                    + ", ".join(
+                        f"{r['user_us_per_cmd']:.1f}/{r['sys_us_per_cmd']:.1f}" for r in runs[impl]
+                    ),
+                    file=sys.stderr,
+                    flush=True,
                 )
-                + "; user/system us: "
-                + ", ".join(
-                    f"{r['user_us_per_cmd']:.1f}/{r['sys_us_per_cmd']:.1f}" for r in runs[impl]
-                ),
-                file=sys.stderr,
-                flush=True,
-            )
-            results.append(best)
-    print(table(results))
-    print(f"\n{args.calls} concurrent calls x {args.commands} `{COMMAND}` each.")
+                results.append(best)
+    print(table([r for r in results if not r["rate"]]))
+    print(
+        f"\n{args.calls} concurrent calls x {args.commands} `{COMMAND}` each, as fast as each"
+        " server goes."
+    )
+    if rates:
+        print()
+        print(paced_table([r for r in results if r["rate"]]))
+        print("\nThe same calls, paced: each call one command every calls / load seconds.")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 
