@@ -549,7 +549,13 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=100)
     parser.add_argument("--loops", default="stock,uvloop")
     parser.add_argument("--impls", default=",".join(IMPLEMENTATIONS))
-    parser.add_argument("--repeat", type=int, default=1, help="runs per server; the best is kept")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds: runs per server, each server once a round; the table gives the best"
+        " run, the medians and the per-round ratio",
+    )
     parser.add_argument(
         "--rates",
         default="5000,10000",
