@@ -160,6 +160,9 @@ def _result_int(response: Response) -> int:
         ) from None
 
 
+_USUAL = ("0", "1")
+
+
 def _check(response: Response, action: Action[Any]) -> int:
     """The numeric result; -1 raises AGIResultHangup if it says (hangup), else AGIAppError."""
     result = response.result
@@ -189,7 +192,8 @@ class _Success(Action[None]):
     """Commands whose result 0 or 1 is success and -1 failure."""
 
     def process_response(self, response: Response) -> None:
-        _check(response, self)
+        if response.result not in _USUAL:  # "0" and "1", the usual answers, need no call
+            _check(response, self)
 
 
 class _Database(Action[None]):
@@ -367,7 +371,8 @@ class GetFullVariable(Action[str | None]):
         super().__init__(variable, channel)
 
     def process_response(self, response: Response) -> str | None:
-        return response.data if _check(response, self) == 1 else None
+        # "1", the usual answer, is read without a call
+        return response.data if response.result == "1" or _check(response, self) == 1 else None
 
 
 class GetOption(Action[tuple[str, int] | None]):
@@ -397,7 +402,8 @@ class GetVariable(Action[str | None]):
         super().__init__(variable)
 
     def process_response(self, response: Response) -> str | None:
-        return response.data if _check(response, self) == 1 else None
+        # "1", the usual answer, is read without a call
+        return response.data if response.result == "1" or _check(response, self) == 1 else None
 
 
 class Hangup(_Success):

@@ -212,6 +212,11 @@ if not os.environ.get("ASTERAMISK_NO_EXTENSIONS"):
         _plain_bytes, SPEEDUPS = _speedups.plain_answer, True
 
 
+def _no_answer(data: bytes) -> None:
+    """:attr:`AGIParser.feed_answer` while the parser is not between plain answers."""
+    return None
+
+
 def parse_response_line(line: str) -> Response:
     """Parse a single-line response (``200 ...``, ``510 ...``, ``511 ...``)."""
     plain = _plain_answer(line + "\n")
@@ -244,7 +249,14 @@ def _parse_general(line: str) -> Response:
 class AGIParser:
     """Turns the bytes Asterisk sends into events. Feed it with :meth:`feed`."""
 
-    __slots__ = ("_buffer", "_environment", "_in_environment", "_plain", "_usage")
+    __slots__ = ("_buffer", "_environment", "_in_environment", "_plain", "_usage", "feed_answer")
+
+    feed_answer: Callable[[bytes], Response | None]
+    """The fast path for the common case: ``feed_answer(data)`` is the response when ``data``
+    is exactly one plain answer (``200 result=<value> [(<data>)]`` and LF) and nothing is
+    pending; otherwise it is None and nothing is consumed: then :meth:`feed` the same bytes.
+    A plain function, set anew as the parser's state changes, so that calling it costs no
+    Python frame."""
 
     def __init__(self) -> None:
         self._buffer = b""
@@ -252,21 +264,19 @@ class AGIParser:
         self._environment: dict[str, str] = {}
         self._usage: list[str] | None = None
         self._plain = False  # neither in the environment nor in a 520 usage text
-
-    def feed_answer(self, data: bytes) -> Response | None:
-        """The fast path for the common case: ``data`` is exactly one plain answer
-        (``200 result=<value> [(<data>)]`` and LF) and nothing is pending. Returns its
-        response; otherwise returns None and consumes nothing: then :meth:`feed` the same
-        bytes."""
-        if self._plain and not self._buffer:
-            return _plain_bytes(data)
-        return None
+        self.feed_answer = _no_answer
 
     def feed(self, data: bytes) -> list[Event]:
         """Add received bytes; return the events they complete (possibly none)."""
         simple = self.feed_answer(data)
         if simple is not None:
             return [simple]
+        try:
+            return self._feed(data)
+        finally:
+            self.feed_answer = _plain_bytes if self._plain and not self._buffer else _no_answer
+
+    def _feed(self, data: bytes) -> list[Event]:
         buffer = self._buffer + data if self._buffer else data
         events: list[Event] = []
         start = 0

@@ -97,6 +97,19 @@ class AGI(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         response = self._parser.feed_answer(data)
         if response is not None:
+            result = response.result
+            if result and result != "-1" and self._waiting:
+                # The common case in full, with no call of our own: a 200 answer whose result
+                # is no failure, for the oldest command waiting (see _answer).
+                future, action = self._waiting.popleft()
+                if not future.done():
+                    try:
+                        value = action.process_response(response)
+                    except Exception as exc:
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(value)
+                return
             self._answer(response)
             return
         try:
@@ -127,10 +140,7 @@ class AGI(asyncio.Protocol):
         if future.done():
             return  # its task was cancelled: the answer is dropped
         try:
-            if response.code == 200 and response.result and response.result != "-1":
-                value = action.process_response(response)  # the common case, checked once
-            else:
-                value = self._result(action, response)
+            value = self._result(action, response)
         except Exception as exc:
             future.set_exception(exc)
         else:

@@ -174,6 +174,8 @@ async def test_failure_that_comes_with_a_hangup_is_a_hangup(server: FastAGIServe
         ),
         (b"299 who knows\n", core.AGIUnknownError),
         (b"200 nothing here\n", core.AGINoResultError),
+        (b"200 result=abc\n", core.AGIUnknownError),  # a plain answer, read the fast way
+        (b"200 result=-1\n", core.AGIAppError),
     ],
 )
 async def test_error_codes(server: FastAGIServer, answer: bytes, error: type[Exception]) -> None:
@@ -391,6 +393,29 @@ async def test_commands_from_two_tasks_get_their_own_answers(server: FastAGIServ
         await fake.expect(f"GET VARIABLE {name}\n".encode(), f"200 result=1 ({name}!)\n".encode())
     assert await fake.closed_by_server()
     assert values == {"A": "A!", "B": "B!", "C": "C!"}
+
+
+async def test_the_answer_to_a_cancelled_command_is_dropped(server: FastAGIServer) -> None:
+    """A handler gives up waiting on a command: its answer, when it comes, is not taken for
+    the next command's."""
+    values: list[str | None] = []
+
+    async def handler(agi: AGI) -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(agi.execute(core.GetVariable("SLOW")), 0.05)
+        values.append(await agi.execute(core.GetVariable("NEXT")))
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    assert await asyncio.wait_for(fake.reader.readline(), 5) == b"GET VARIABLE SLOW\n"
+    assert await asyncio.wait_for(fake.reader.readline(), 5) == b"GET VARIABLE NEXT\n"
+    fake.writer.write(b"200 result=1 (slow)\n")
+    await fake.writer.drain()
+    await asyncio.sleep(0.05)  # two reads, as a late answer comes: each the fast way
+    fake.writer.write(b"200 result=1 (next)\n")
+    await fake.writer.drain()
+    assert await fake.closed_by_server()
+    assert values == ["next"]
 
 
 def test_run_uses_uvloop_when_installed() -> None:
