@@ -99,8 +99,9 @@ class AGI(asyncio.Protocol):
         if response is not None:
             result = response.result
             if result and result != "-1" and self._waiting:
-                # The common case in full, with no call of our own: a 200 answer whose result
-                # is no failure, for the oldest command waiting (see _answer).
+                # The common case in full, with no call of our own: a 200 answer with a result
+                # other than -1 (what it means is the command's to say), for the oldest
+                # command waiting. Anything else goes the general way, _answer.
                 future, action = self._waiting.popleft()
                 if not future.done():
                     try:
