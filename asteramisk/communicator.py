@@ -221,8 +221,10 @@ class Communicator(AsyncResource):
         )
         self._calls[channel_id] = control
         answered = False
-        try:
-            await ari.request(
+        # Shielded: a cancelled make_call still learns whether Asterisk made the channel,
+        # so that its hangup does not go out before the channel exists.
+        originating = asyncio.ensure_future(
+            ari.request(
                 "channels",
                 "originate",
                 endpoint=endpoint,
@@ -232,8 +234,12 @@ class Communicator(AsyncResource):
                 timeout=max(1, math.ceil(timeout)),
                 callerId=caller_id,
             )
+        )
+        try:
+            await asyncio.shield(originating)
             try:
-                await asyncio.wait_for(asyncio.shield(ringing), timeout + 10)
+                async with asyncio.timeout(timeout + 10):
+                    await asyncio.shield(ringing)
             except TimeoutError:
                 raise CallFailedException(
                     f"The call to {remote} was not answered within {timeout:g} s.",
@@ -251,7 +257,7 @@ class Communicator(AsyncResource):
                 ringing.exception()  # retrieved: an outcome that came too late is not an error
             if not answered:
                 self._calls.pop(channel_id, None)
-                await _hang_up_quietly(ari, channel_id)
+                await ari.hang_up(channel_id, made_by=originating)
         ui = ui_class(control, remote_number=remote, remote_name="", local_number=number)
         ui.answered = True
         self._uis.add(ui)
@@ -337,13 +343,3 @@ class Communicator(AsyncResource):
             await self._ari.close()
         if self._ami is not None:
             await self._ami.close()
-
-
-async def _hang_up_quietly(ari: ARIClient, channel_id: str) -> None:
-    """Hang up a call that never got answered (shielded: runs even when cancelled)."""
-
-    async def hang_up() -> None:
-        with contextlib.suppress(ActionError, ConnectionError):
-            await ari.request("channels", "hangup", channelId=channel_id)
-
-    await asyncio.shield(asyncio.ensure_future(hang_up()))

@@ -221,7 +221,8 @@ async def _agi_check(ami: AMIClient) -> Check:
             },
             as_list=False,
         )
-        channel = await asyncio.wait_for(reached, 10)
+        async with asyncio.timeout(10):
+            channel = await reached
         return Check(name, True, f"test call {channel}")
     except TimeoutError:
         return Check(

@@ -202,7 +202,8 @@ class _RealtimeCall:
         """Returns once the agent ended the conversation and its last words were heard."""
         await self._agent_ended.wait()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._last_words_done.wait(), ENDING_GRACE)
+            async with asyncio.timeout(ENDING_GRACE):
+                await self._last_words_done.wait()
         await self.stream.played()
 
     def _transcript(self) -> None:

@@ -161,7 +161,8 @@ class AMIClient(AsyncResource):
         manager = self._new_manager()
         self._starting = True
         try:
-            await asyncio.wait_for(self._login(manager), self.connect_timeout)
+            async with asyncio.timeout(self.connect_timeout):
+                await self._login(manager)
         except TimeoutError:
             self._abort()
             raise AsteriskConnectionError(
@@ -296,7 +297,8 @@ class AMIClient(AsyncResource):
             )
         future = manager.send_action(_Action(fields, as_list=as_list), as_list=as_list)
         try:
-            response = await asyncio.wait_for(future, timeout or self.action_timeout)
+            async with asyncio.timeout(timeout or self.action_timeout):
+                response = await future
         except TimeoutError:
             raise ActionError(
                 f"Asterisk did not answer AMI action {name} within "
@@ -333,7 +335,8 @@ class AMIClient(AsyncResource):
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait until the connection is up and Asterisk fully booted."""
-        await asyncio.wait_for(self._booted.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._booted.wait()
 
     async def close(self) -> None:
         """Log off, close the connection and cancel what this client started."""

@@ -16,6 +16,7 @@ a URL, so they cannot leak through an error message or a log line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import urllib.parse
@@ -113,8 +114,10 @@ class ARIClient(AsyncResource):
         self._http = _HttpClient(auth=authenticator)
         self._client = Client(self.base_url, self._http)
         try:
-            await asyncio.wait_for(self._client.init(), self.connect_timeout)
-            websocket = await asyncio.wait_for(self._open_websocket(), self.connect_timeout)
+            async with asyncio.timeout(self.connect_timeout):
+                await self._client.init()
+            async with asyncio.timeout(self.connect_timeout):
+                websocket = await self._open_websocket()
         except BaseException as exc:
             await self._http.close()
             self._client = self._http = None
@@ -163,7 +166,8 @@ class ARIClient(AsyncResource):
         while not self.closed:
             if websocket is None:
                 try:
-                    websocket = await asyncio.wait_for(self._open_websocket(), self.connect_timeout)
+                    async with asyncio.timeout(self.connect_timeout):
+                        websocket = await self._open_websocket()
                 except (
                     aiohttp.ClientError,
                     OSError,
@@ -213,9 +217,8 @@ class ARIClient(AsyncResource):
         """
         repository = getattr(self.client, resource)
         try:
-            return await asyncio.wait_for(
-                getattr(repository, operation)(**params), self.request_timeout
-            )
+            async with asyncio.timeout(self.request_timeout):
+                return await getattr(repository, operation)(**params)
         except TimeoutError:
             raise ActionError(
                 f"ARI {resource}.{operation} got no answer within {self.request_timeout:g} s"
@@ -230,6 +233,25 @@ class ARIClient(AsyncResource):
                 f"ARI {resource}.{operation}: cannot reach {self.base_url}: {exc}"
             ) from None
 
+    async def hang_up(self, channel_id: str, *, made_by: asyncio.Future[Any] | None = None) -> None:
+        """Hang up ``channel_id``; a channel already gone or a lost connection is no error.
+
+        ``made_by`` is the request that creates the channel (an originate started with
+        ``asyncio.ensure_future``): the hangup waits for its answer, since one sent sooner
+        can reach Asterisk before the channel exists and miss it, leaving a phone ringing.
+        Shielded: the hangup runs to its end even when the caller is cancelled.
+        """
+
+        async def hang_up() -> None:
+            if made_by is not None:
+                await asyncio.wait([made_by])
+                if not made_by.cancelled():
+                    made_by.exception()  # retrieved: its awaiter reports what matters
+            with contextlib.suppress(ActionError, ConnectionError):
+                await self.request("channels", "hangup", channelId=channel_id)
+
+        await asyncio.shield(asyncio.ensure_future(hang_up()))
+
     def on_event(self, event_type: str, callback: EventCallback) -> None:
         """Call ``callback(event)`` for every event of ``event_type`` (``*`` for all)."""
         self._listeners.append((event_type, callback))
@@ -242,7 +264,8 @@ class ARIClient(AsyncResource):
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait until the event websocket is open."""
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
 
     async def close(self) -> None:
         """Close the websocket and the http session; cancel what this client started."""

@@ -445,19 +445,23 @@ class ARIControl(CallControl):
         self._leg_up = asyncio.get_running_loop().create_future()
         self._leg_gone.clear()
         self.routes[leg_id] = self
+        originating: asyncio.Future[Any] | None = None
         try:
             await self._request(
                 "bridges", "addChannel", bridgeId=bridge_id, channel=self.channel_id
             )
-            await self._request(
-                "channels",
-                "originate",
-                endpoint=target,
-                app=self.ari.app,
-                appArgs="asteramisk-transfer",
-                channelId=leg_id,
-                timeout=60,
+            originating = asyncio.ensure_future(
+                self._request(
+                    "channels",
+                    "originate",
+                    endpoint=target,
+                    app=self.ari.app,
+                    appArgs="asteramisk-transfer",
+                    channelId=leg_id,
+                    timeout=60,
+                )
             )
+            await asyncio.shield(originating)  # cancelled, the hangup below waits for it
             await self._until(self._leg_up, 70)
             await self._request("bridges", "addChannel", bridgeId=bridge_id, channel=leg_id)
             await self._until(asyncio.ensure_future(self._leg_gone.wait()))
@@ -465,9 +469,9 @@ class ARIControl(CallControl):
             raise ActionError(f"transfer to {destination}: not answered") from None
         finally:
             self.routes.pop(leg_id, None)
-            with contextlib.suppress(ActionError):
-                await self.ari.request("channels", "hangup", channelId=leg_id)
-            with contextlib.suppress(ActionError):
+            if originating is not None:
+                await self.ari.hang_up(leg_id, made_by=originating)
+            with contextlib.suppress(ActionError, ConnectionError):
                 await self.ari.request("bridges", "destroy", bridgeId=bridge_id)
 
     async def listen(self) -> AudioStream:

@@ -257,7 +257,8 @@ class AudioSocketServer(AsyncResource):
         stream: AudioStream | None = None
         pacer: asyncio.Task[None] | None = None
         try:
-            stream, pending = await asyncio.wait_for(self._hello(reader, parser), HELLO_TIMEOUT)
+            async with asyncio.timeout(HELLO_TIMEOUT):
+                stream, pending = await self._hello(reader, parser)
             if stream is None:
                 self.refused += 1
                 return

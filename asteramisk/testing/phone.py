@@ -196,7 +196,8 @@ class PhoneCall:
 
     async def wait_hangup(self, timeout: float = 30.0) -> None:
         """Wait until the call has ended (the app hung up, or the phone did)."""
-        await asyncio.wait_for(self.ended.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self.ended.wait()
 
 
 class IncomingCall:
@@ -241,7 +242,8 @@ class IncomingCall:
         await self.phone.ami.action(
             {"Action": "Hangup", "Channel": self.channel, "Cause": str(int(cause))}
         )
-        await asyncio.wait_for(self.ended.wait(), 5)
+        async with asyncio.timeout(5):
+            await self.ended.wait()
 
 
 class VirtualPhone(AsyncResource):
@@ -352,13 +354,15 @@ class VirtualPhone(AsyncResource):
 
     async def receive_text(self, timeout: float = 15.0) -> str:
         """The next text that arrived for the phone (its sender in ``last_text_from``)."""
-        sender, body = await asyncio.wait_for(self._texts.get(), timeout)
+        async with asyncio.timeout(timeout):
+            sender, body = await self._texts.get()
         self.last_text_from = sender
         return body
 
     async def incoming_call(self, timeout: float = 15.0) -> IncomingCall:
         """The next call ringing at the phone's number (placed by your app)."""
-        return await asyncio.wait_for(self._ringing.get(), timeout)
+        async with asyncio.timeout(timeout):
+            return await self._ringing.get()
 
     def _on_user_event(self, event: Message) -> None:
         if event.get("UserEvent") == "AsteramiskPhoneRing" and event.get("Phone") == self.number:
@@ -463,7 +467,8 @@ class VirtualPhone(AsyncResource):
                     f"The call to {number} was not answered (reason {reason or '?'})",
                     cause=int(reason) if reason.isdigit() else None,
                 )
-            call.channel = await asyncio.wait_for(answered, 10)
+            async with asyncio.timeout(10):
+                call.channel = await answered
         finally:
             self._answered.pop(call_id, None)
         return call

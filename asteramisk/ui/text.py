@@ -113,7 +113,8 @@ class TextUI(UI):
                 f"{self.local_number!r}, ...)` before waiting for a reply."
             )
         try:
-            return await asyncio.wait_for(self.inbox.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.inbox.get()
         except TimeoutError:
             self.hung_up = True
             raise HangupException(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from asteramisk.asterisk.ari import ARIClient
 from asteramisk.communicator import Communicator
 from asteramisk.exceptions import CallFailedException, ConfigurationError, HangupException
 from asteramisk.server import Server
@@ -101,6 +102,28 @@ async def test_cancelling_make_call_hangs_up_the_ringing_call(
     with pytest.raises(asyncio.CancelledError):
         await placing
     await asyncio.wait_for(incoming.ended.wait(), 5)
+
+
+async def test_cancelling_make_call_while_asterisk_originates_leaves_no_call(
+    communicator: Communicator, phone: VirtualPhone
+) -> None:
+    """A cancel that lands between the originate request and Asterisk's answer to it:
+    the hangup must wait for the channel, or the phone rings on for the whole timeout."""
+    async with ARIClient(app="asteramisk-leak-check") as ari:
+        for attempt in range(20):
+            placing = asyncio.create_task(communicator.make_call("5550150", timeout=30))
+            await asyncio.sleep(attempt * 0.00025)
+            placing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await placing
+            deadline = time.monotonic() + 5
+            while calls := [
+                channel.json["name"]
+                for channel in await ari.request("channels", "list")
+                if channel.json["name"].startswith("PJSIP/")
+            ]:
+                assert time.monotonic() < deadline, f"attempt {attempt}: {calls} still up"
+                await asyncio.sleep(0.05)
 
 
 async def test_caller_hanging_up_is_a_hangup_for_the_app(
