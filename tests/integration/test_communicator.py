@@ -110,19 +110,24 @@ async def test_cancelling_make_call_while_asterisk_originates_leaves_no_call(
     """A cancel that lands between the originate request and Asterisk's answer to it:
     the hangup must wait for the channel, or the phone rings on for the whole timeout."""
     async with ARIClient(app="asteramisk-leak-check") as ari:
+
+        async def calls() -> dict[str, str]:
+            return {
+                channel.id: channel.json["name"]
+                for channel in await ari.request("channels", "list")
+                if channel.json["name"].startswith("PJSIP/")
+            }
+
         for attempt in range(20):
+            before = await calls()  # those of other tests, still being torn down
             placing = asyncio.create_task(communicator.make_call("5550150", timeout=30))
             await asyncio.sleep(attempt * 0.00025)
             placing.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await placing
             deadline = time.monotonic() + 5
-            while calls := [
-                channel.json["name"]
-                for channel in await ari.request("channels", "list")
-                if channel.json["name"].startswith("PJSIP/")
-            ]:
-                assert time.monotonic() < deadline, f"attempt {attempt}: {calls} still up"
+            while new := [name for id_, name in (await calls()).items() if id_ not in before]:
+                assert time.monotonic() < deadline, f"attempt {attempt}: {new} still up"
                 await asyncio.sleep(0.05)
 
 
