@@ -133,6 +133,13 @@ class Action(Generic[T]):
     """One AGI command. Subclasses set ``name`` and turn a 200 response into a value."""
 
     name: ClassVar[str] = ""
+    interruptible: ClassVar[bool] = False
+    """Whether Asterisk stops this command when another command line arrives while it runs.
+
+    Asterisk 22 does so for ``STREAM FILE``, ``GET OPTION`` and ``GET DATA`` (which then send
+    no answer) and ``WAIT FOR DIGIT`` (which answers ``result=1``). The server therefore
+    sends a call's commands one at a time, and sends one on purpose to stop such a command
+    whose task was cancelled."""
     __slots__ = ("arguments", "command")
 
     def __init__(self, *arguments: object) -> None:
@@ -352,6 +359,7 @@ class GetData(Action[tuple[str, bool]]):
     """
 
     name = "GET DATA"
+    interruptible = True
 
     def __init__(self, filename: str, timeout: int = 2000, max_digits: int = 255) -> None:
         super().__init__(filename, int(timeout), int(max_digits))
@@ -382,6 +390,7 @@ class GetOption(Action[tuple[str, int] | None]):
     """
 
     name = "GET OPTION"
+    interruptible = True
 
     def __init__(
         self, filename: str, escape_digits: str | Iterable[int | str] = "", timeout: int = 2000
@@ -663,6 +672,7 @@ class StreamFile(Action[tuple[str, int] | None]):
     """
 
     name = "STREAM FILE"
+    interruptible = True
 
     def __init__(
         self,
@@ -705,6 +715,7 @@ class WaitForDigit(Action[str | None]):
     """Waits up to ``timeout`` ms (-1: forever) for a key; returns it, or None."""
 
     name = "WAIT FOR DIGIT"
+    interruptible = True
 
     def __init__(self, timeout: int = -1) -> None:
         super().__init__(int(timeout))

@@ -56,6 +56,16 @@ T = TypeVar("T")
 Handler = Callable[["AGI"], Awaitable[object]]
 
 
+class _Stop(core.GetFullVariable):
+    """Sent to stop an interruptible command; Asterisk answers ``200 result=1 (TOKEN)``."""
+
+    TOKEN = "asteramisk-stop"
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(self.TOKEN)
+
+
 class AGI(asyncio.Protocol):
     """One AGI session (one call). Handlers receive it and ``await agi.execute(command)``."""
 
@@ -63,7 +73,10 @@ class AGI(asyncio.Protocol):
         self._server = server
         self._parser = AGIParser()
         self._transport: asyncio.Transport | None = None
+        # Sent and not yet answered: the command Asterisk runs, and after one stopped on
+        # purpose, the command that stopped it. Then, in order, those not yet sent.
         self._waiting: deque[tuple[asyncio.Future[Any], core.Action[Any]]] = deque()
+        self._queued: deque[tuple[asyncio.Future[Any], core.Action[Any]]] = deque()
         self._task: asyncio.Future[object] | None = None
         self._loop = asyncio.get_running_loop()
         self.env: dict[str, str] = {}
@@ -110,6 +123,10 @@ class AGI(asyncio.Protocol):
                         future.set_exception(exc)
                     else:
                         future.set_result(value)
+                else:
+                    self._dropped(response)
+                if self._queued:
+                    self._send_next()
                 return
             self._answer(response)
             return
@@ -139,13 +156,56 @@ class AGI(asyncio.Protocol):
             return
         future, action = self._waiting.popleft()
         if future.done():
-            return  # its task was cancelled: the answer is dropped
-        try:
-            value = self._result(action, response)
-        except Exception as exc:
-            future.set_exception(exc)
+            self._dropped(response)
         else:
-            future.set_result(value)
+            try:
+                value = self._result(action, response)
+            except Exception as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(value)
+        if self._queued:
+            self._send_next()
+
+    def _dropped(self, response: Response) -> None:
+        """The answer to a command whose task stopped waiting: dropped.
+
+        If the command was stopped on purpose, and this is the answer to the command that
+        stopped it, the stopped command sent none: both are done.
+        """
+        if (
+            self._waiting
+            and type(self._waiting[0][1]) is _Stop
+            and response.result == "1"
+            and response.data == _Stop.TOKEN
+        ):
+            self._waiting.popleft()
+
+    def _send_next(self) -> None:
+        """Send the oldest command still wanted, once Asterisk has answered the one before."""
+        while self._queued and not self._waiting:
+            future, action = self._queued.popleft()
+            if future.done():
+                continue  # cancelled before it was sent: never sent
+            if self.closed or self._transport is None:
+                future.set_exception(core.AGISIGPIPEHangup("the connection to Asterisk is closed"))
+            elif self.hung_up:
+                future.set_exception(core.AGIResultHangup("the caller hung up"))
+            else:
+                self._waiting.append((future, action))
+                self._transport.write(action.command)
+
+    def _stop_if_cancelled(self, future: asyncio.Future[Any]) -> None:
+        """An interruptible command's task stopped waiting: if Asterisk runs the command,
+        send a command that stops it (see :attr:`~asteramisk.agi.core.Action.interruptible`)."""
+        if not future.cancelled() or self.closed or self._transport is None:
+            return
+        if len(self._waiting) == 1 and self._waiting[0][0] is future:
+            done: asyncio.Future[Any] = self._loop.create_future()
+            done.cancel()  # nobody waits for its value: its answer is dropped
+            stop = _Stop()
+            self._waiting.append((done, stop))
+            self._transport.write(stop.command)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -153,10 +213,11 @@ class AGI(asyncio.Protocol):
         self._server._sessions.discard(self)
 
     def _fail(self, exc: BaseException) -> None:
-        while self._waiting:
-            future, _action = self._waiting.popleft()
-            if not future.done():
-                future.set_exception(exc)
+        for waiting in (self._waiting, self._queued):
+            while waiting:
+                future, _action = waiting.popleft()
+                if not future.done():
+                    future.set_exception(exc)
 
     def _start(self, env: dict[str, str]) -> None:
         self.env = env
@@ -207,7 +268,12 @@ class AGI(asyncio.Protocol):
     def execute(self, action: core.Action[T]) -> asyncio.Future[T]:
         """Send ``action`` to Asterisk; ``await`` the result for its value.
 
-        The command is sent at once; the returned future gets the value of
+        The command is sent at once, or once Asterisk has answered the call's command before
+        it (Asterisk runs one at a time). Cancelling the wait for a command Asterisk runs
+        leaves it to finish, except for the
+        :attr:`~asteramisk.agi.core.Action.interruptible` ones (``STREAM FILE``, ``GET
+        OPTION``, ``GET DATA``, ``WAIT FOR DIGIT``), which the server stops at once; its
+        answer is never taken for another command's. The returned future gets the value of
         :meth:`~asteramisk.agi.core.Action.process_response` or one of the ``AGI*`` errors of
         :mod:`~asteramisk.agi.core`. After the caller hung up, or once the connection is closed,
         it raises :class:`~asteramisk.agi.core.AGIHangup` right away.
@@ -217,13 +283,20 @@ class AGI(asyncio.Protocol):
         if self.closed or self._transport is None:
             raise core.AGISIGPIPEHangup("the connection to Asterisk is closed")
         line = action.command  # encoded (and refused if it holds CR/LF) before anything is sent
-        # Asterisk answers commands in the order it gets them, so commands from several tasks
-        # may be in flight at once: each waits for its own answer, first in, first answered.
-        # The answer is turned into a value as it arrives (in data_received): awaiting costs the
-        # handler one wake-up per command and no coroutine of its own.
+        # Asterisk runs one command at a time, and a command line that arrives while STREAM
+        # FILE, GET OPTION, GET DATA or WAIT FOR DIGIT runs stops that command. So commands
+        # from several tasks are sent one at a time, in the order given: the next one when
+        # Asterisk has answered the one before. The answer is turned into a value as it
+        # arrives (in data_received): awaiting costs the handler one wake-up per command and
+        # no coroutine of its own.
         future: asyncio.Future[T] = self._loop.create_future()
-        self._waiting.append((future, action))
-        self._transport.write(line)
+        if self._waiting:
+            self._queued.append((future, action))
+        else:
+            self._waiting.append((future, action))
+            self._transport.write(line)
+        if action.interruptible:
+            future.add_done_callback(self._stop_if_cancelled)
         return future
 
     def _result(self, action: core.Action[T], response: Response) -> T:

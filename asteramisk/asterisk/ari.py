@@ -233,24 +233,36 @@ class ARIClient(AsyncResource):
                 f"ARI {resource}.{operation}: cannot reach {self.base_url}: {exc}"
             ) from None
 
-    async def hang_up(self, channel_id: str, *, made_by: asyncio.Future[Any] | None = None) -> None:
-        """Hang up ``channel_id``; a channel already gone or a lost connection is no error.
+    async def cleanup(
+        self,
+        resource: str,
+        operation: str,
+        *,
+        after: asyncio.Future[Any] | None = None,
+        **params: Any,
+    ) -> None:
+        """A request that undoes something (hang up a channel, stop a playback) and must
+        not be lost: shielded, it runs to its end even when the caller is cancelled; a
+        refusal (the thing is already gone) or a lost connection is no error.
 
-        ``made_by`` is the request that creates the channel (an originate started with
-        ``asyncio.ensure_future``): the hangup waits for its answer, since one sent sooner
-        can reach Asterisk before the channel exists and miss it, leaving a phone ringing.
-        Shielded: the hangup runs to its end even when the caller is cancelled.
+        ``after`` is the request that made the thing, started with ``asyncio.ensure_future``:
+        this one waits for its answer, since one sent sooner can reach Asterisk before the
+        thing exists and miss it (a phone left ringing, a prompt left playing).
         """
 
-        async def hang_up() -> None:
-            if made_by is not None:
-                await asyncio.wait([made_by])
-                if not made_by.cancelled():
-                    made_by.exception()  # retrieved: its awaiter reports what matters
+        async def undo() -> None:
+            if after is not None:
+                await asyncio.wait([after])
+                if not after.cancelled():
+                    after.exception()  # retrieved: its awaiter reports what matters
             with contextlib.suppress(ActionError, ConnectionError):
-                await self.request("channels", "hangup", channelId=channel_id)
+                await self.request(resource, operation, **params)
 
-        await asyncio.shield(asyncio.ensure_future(hang_up()))
+        await asyncio.shield(asyncio.ensure_future(undo()))
+
+    async def hang_up(self, channel_id: str, *, made_by: asyncio.Future[Any] | None = None) -> None:
+        """Hang up ``channel_id`` (see :meth:`cleanup`; ``made_by`` is its originate)."""
+        await self.cleanup("channels", "hangup", after=made_by, channelId=channel_id)
 
     def on_event(self, event_type: str, callback: EventCallback) -> None:
         """Call ``callback(event)`` for every event of ``event_type`` (``*`` for all)."""

@@ -353,9 +353,28 @@ class ARIControl(CallControl):
         playback_id = uuid.uuid4().hex
         finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[playback_id] = finished
-        await self._request(
-            "channels", "play", channelId=self.channel_id, media=media, playbackId=playback_id
+        playing = asyncio.ensure_future(
+            self._request(
+                "channels", "play", channelId=self.channel_id, media=media, playbackId=playback_id
+            )
         )
+        try:
+            await asyncio.shield(playing)
+            return await self._until_played(playback_id, finished, escape_digits, interrupt)
+        except asyncio.CancelledError:
+            # The app stopped waiting: the caller stops hearing it, at once.
+            await self.ari.cleanup("playbacks", "stop", after=playing, playbackId=playback_id)
+            raise
+        finally:
+            self._waiting.pop(playback_id, None)
+
+    async def _until_played(
+        self,
+        playback_id: str,
+        finished: asyncio.Future[dict[str, Any]],
+        escape_digits: str,
+        interrupt: asyncio.Event | None,
+    ) -> str | None:
         while True:
             key_task: asyncio.Future[Any] = asyncio.ensure_future(self.keys.get())
             gone_task: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,55 @@ async def test_command_after_caller_hung_up_raises_hangup(agi_calls: AGICalls) -
         return errors
 
     assert await agi_calls.run(handler) == ["AGIResultHangup"] * 3
+
+
+async def test_commands_of_several_tasks_each_get_their_own_answer(agi_calls: AGICalls) -> None:
+    """A command line that reaches Asterisk while STREAM FILE runs would stop it, with no
+    answer: the server sends one command at a time, and every task gets its own answer."""
+
+    async def handler(agi: AGI) -> list[Any]:
+        await agi.execute(core.Answer())
+        return list(
+            await asyncio.gather(
+                agi.execute(core.StreamFile("beep")),
+                agi.execute(core.GetFullVariable("${CHANNEL(state)}")),
+                agi.execute(core.WaitForDigit(100)),
+                agi.execute(core.GetData("beep", timeout=100, max_digits=2)),
+                agi.execute(core.GetVariable("NEVER_SET_ANYWHERE")),
+            )
+        )
+
+    assert await agi_calls.run(handler) == [None, "Up", None, ("", True), None]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        core.StreamFile("tt-monkeys"),
+        core.GetOption("tt-monkeys", "", 5000),
+        core.GetData("tt-monkeys", timeout=5000, max_digits=4),
+        core.WaitForDigit(-1),
+    ],
+    ids=lambda action: action.name,
+)
+async def test_cancelling_an_interruptible_command_stops_it_at_once(
+    agi_calls: AGICalls, action: core.Action[Any]
+) -> None:
+    """tt-monkeys lasts 16 s and WAIT FOR DIGIT -1 forever: cancelled after 0.5 s, the
+    command stops, and the next command gets its own answer at once."""
+
+    async def handler(agi: AGI) -> tuple[str | None, float]:
+        await agi.execute(core.Answer())
+        running = asyncio.ensure_future(agi.execute(action))
+        await asyncio.sleep(0.5)
+        running.cancel()
+        started = time.monotonic()
+        state = await agi.execute(core.GetFullVariable("${CHANNEL(state)}"))
+        return state, time.monotonic() - started
+
+    state, waited = await agi_calls.run(handler)
+    assert state == "Up"
+    assert waited < 1.0
 
 
 def test_every_command_was_exercised() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -74,6 +75,36 @@ async def test_keys_during_a_prompt_count_for_gather_and_finish_key_ends_it(
     await call.press("4")  # while the app is still talking: barge-in
     await call.press("2#")
     assert await asyncio.wait_for(result, 20) == "42"
+
+
+async def test_a_cancelled_say_stops_speaking_and_the_call_goes_on(
+    server: Server, phone: VirtualPhone, transport: str
+) -> None:
+    """An app that cancels ``say`` (a timeout, a barge-in of its own) expects silence at
+    once, and the next verb to work: on AGI too, where STREAM FILE must be stopped."""
+    loop = asyncio.get_running_loop()
+    speaking_heard = asyncio.Event()
+
+    async def handler(ui: VoiceUI) -> float:
+        await ui.answer()
+        speaking = asyncio.create_task(ui.say("Please pick a number between 1 and 10. " * 4))
+        await speaking_heard.wait()
+        await asyncio.sleep(1)
+        speaking.cancel()
+        cancelled_at = loop.time()
+        with contextlib.suppress(asyncio.CancelledError):
+            await speaking
+        await asyncio.sleep(2)
+        await ui.say("Thank you for calling.")
+        return cancelled_at
+
+    result = await serve_once(server, phone, transport, "2111", handler)
+    call = await phone.call("2111")
+    await call.wait_for_speech()
+    speaking_heard.set()
+    cancelled_at = await asyncio.wait_for(result, 30)
+    assert [t for t in call.heard_at if cancelled_at + 0.5 < t < cancelled_at + 2] == []
+    assert any(t > cancelled_at + 2 for t in call.heard_at)  # and the next say was heard
 
 
 async def test_native_say_and_play(

@@ -37,6 +37,11 @@ class FakeAsterisk:
         self.writer.write(answer)
         await self.writer.drain()
 
+    async def nothing_sent(self, seconds: float) -> None:
+        with pytest.raises(TimeoutError):
+            line = await asyncio.wait_for(self.reader.readline(), seconds)
+            raise AssertionError(f"the server sent {line!r}")
+
     async def closed_by_server(self) -> bool:
         return await asyncio.wait_for(self.reader.read(), 5) == b""
 
@@ -396,8 +401,8 @@ async def test_commands_from_two_tasks_get_their_own_answers(server: FastAGIServ
 
 
 async def test_the_answer_to_a_cancelled_command_is_dropped(server: FastAGIServer) -> None:
-    """A handler gives up waiting on a command: its answer, when it comes, is not taken for
-    the next command's."""
+    """A handler gives up waiting on a command Asterisk runs to its end: the next command
+    is sent once its answer came, and that answer is not taken for the next command's."""
     values: list[str | None] = []
 
     async def handler(agi: AGI) -> None:
@@ -408,14 +413,113 @@ async def test_the_answer_to_a_cancelled_command_is_dropped(server: FastAGIServe
     server.add_route("test", handler)
     fake = await FakeAsterisk.call(server.port)
     assert await asyncio.wait_for(fake.reader.readline(), 5) == b"GET VARIABLE SLOW\n"
-    assert await asyncio.wait_for(fake.reader.readline(), 5) == b"GET VARIABLE NEXT\n"
+    await fake.nothing_sent(0.2)  # NEXT waits: Asterisk still runs SLOW
     fake.writer.write(b"200 result=1 (slow)\n")
-    await fake.writer.drain()
-    await asyncio.sleep(0.05)  # two reads, as a late answer comes: each the fast way
-    fake.writer.write(b"200 result=1 (next)\n")
-    await fake.writer.drain()
+    await fake.expect(b"GET VARIABLE NEXT\n", b"200 result=1 (next)\n")
     assert await fake.closed_by_server()
     assert values == ["next"]
+
+
+async def test_commands_of_several_tasks_go_one_at_a_time(server: FastAGIServer) -> None:
+    """A command line that reaches Asterisk while STREAM FILE runs stops it: the server
+    sends the next command only once the one before has its answer."""
+    values: list[object] = []
+
+    async def handler(agi: AGI) -> None:
+        values.extend(
+            await asyncio.gather(
+                agi.execute(core.StreamFile("welcome", "#")),
+                agi.execute(core.GetVariable("A")),
+                agi.execute(core.WaitForDigit(1000)),
+            )
+        )
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    assert await asyncio.wait_for(fake.reader.readline(), 5) == b"STREAM FILE welcome # 0\n"
+    await fake.nothing_sent(0.2)
+    fake.writer.write(b"200 result=35 endpos=8000\n")
+    await fake.expect(b"GET VARIABLE A\n", b"200 result=1 (a)\n")
+    await fake.expect(b"WAIT FOR DIGIT 1000\n", b"200 result=0\n")
+    assert await fake.closed_by_server()
+    assert values == [("#", 8000), "a", None]
+
+
+@pytest.mark.parametrize(
+    ("stopped_answers", "what"),
+    [
+        (b"", "STREAM FILE stopped by the next command sends no answer"),
+        (b"200 result=0 endpos=4000\n", "it had ended: its answer comes first"),
+    ],
+)
+async def test_a_cancelled_stream_file_is_stopped_and_its_answer_never_misread(
+    server: FastAGIServer, stopped_answers: bytes, what: str
+) -> None:
+    values: list[str | None] = []
+
+    async def handler(agi: AGI) -> None:
+        playing = asyncio.ensure_future(agi.execute(core.StreamFile("long-prompt")))
+        await asyncio.sleep(0.05)
+        playing.cancel()
+        values.append(await agi.execute(core.GetVariable("NEXT")))
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    assert await asyncio.wait_for(fake.reader.readline(), 5) == b'STREAM FILE long-prompt "" 0\n'
+    # the server stops it at once, with a command whose answer it can tell apart
+    await fake.expect(
+        b"GET FULL VARIABLE asteramisk-stop\n",
+        stopped_answers + b"200 result=1 (asteramisk-stop)\n",
+    )
+    await fake.expect(b"GET VARIABLE NEXT\n", b"200 result=1 (next)\n")
+    assert await fake.closed_by_server()
+    assert values == ["next"]
+
+
+async def test_a_cancelled_wait_for_digit_is_stopped_and_its_1_is_no_key(
+    server: FastAGIServer,
+) -> None:
+    """Stopped, WAIT FOR DIGIT answers result=1 (no key): that answer is dropped."""
+    values: list[str | None] = []
+
+    async def handler(agi: AGI) -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(agi.execute(core.WaitForDigit(-1)), 0.05)
+        values.append(await agi.execute(core.WaitForDigit(100)))
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    assert await asyncio.wait_for(fake.reader.readline(), 5) == b"WAIT FOR DIGIT -1\n"
+    await fake.expect(
+        b"GET FULL VARIABLE asteramisk-stop\n",
+        b"200 result=1\n200 result=1 (asteramisk-stop)\n",
+    )
+    await fake.expect(b"WAIT FOR DIGIT 100\n", b"200 result=53\n")
+    assert await fake.closed_by_server()
+    assert values == ["5"]
+
+
+async def test_commands_queued_when_the_caller_hangs_up_raise_the_hangup(
+    server: FastAGIServer,
+) -> None:
+    outcomes: list[object] = []
+
+    async def handler(agi: AGI) -> None:
+        outcomes.extend(
+            await asyncio.gather(
+                agi.execute(core.StreamFile("welcome")),
+                agi.execute(core.GetVariable("A")),
+                return_exceptions=True,
+            )
+        )
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    assert await asyncio.wait_for(fake.reader.readline(), 5) == b'STREAM FILE welcome "" 0\n'
+    fake.writer.write(b"HANGUP\n200 result=-1 endpos=1200\n")
+    assert await fake.closed_by_server()  # GET VARIABLE never sent
+    assert isinstance(outcomes[0], core.AGIResultHangup)
+    assert isinstance(outcomes[1], core.AGIResultHangup)
 
 
 def test_run_uses_uvloop_when_installed() -> None:
