@@ -140,10 +140,11 @@ class Action(Generic[T]):
     no answer) and ``WAIT FOR DIGIT`` (which answers ``result=1``). The server therefore
     sends a call's commands one at a time, and sends one on purpose to stop such a command
     whose task was cancelled."""
-    __slots__ = ("arguments", "command")
+    __slots__ = ("_interrupts", "arguments", "command")
 
     def __init__(self, *arguments: object) -> None:
         self.arguments = arguments
+        self._interrupts = self.interruptible  # a slot: the server reads it per command
         self.command: bytes = encode_command(self.name, *arguments)
         """The command line, encoded and quoted. Encoded when the action is made, so that
         text with CR, LF or NUL is refused (``ValueError``) before anything is sent; an

@@ -295,7 +295,7 @@ class AGI(asyncio.Protocol):
         else:
             self._waiting.append((future, action))
             self._transport.write(line)
-        if action.interruptible:
+        if action._interrupts:
             future.add_done_callback(self._stop_if_cancelled)
         return future
 
