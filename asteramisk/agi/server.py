@@ -198,8 +198,8 @@ class AGI(asyncio.Protocol):
     def _stop_if_cancelled(self, future: asyncio.Future[Any]) -> None:
         """An interruptible command's task stopped waiting: if Asterisk runs the command,
         send a command that stops it (see :attr:`~asteramisk.agi.core.Action.interruptible`)."""
-        if not future.cancelled() or self.closed or self._transport is None:
-            return
+        if not future.cancelled() or self.closed or self.hung_up or self._transport is None:
+            return  # after a hangup the command ends by itself, answering -1
         if len(self._waiting) == 1 and self._waiting[0][0] is future:
             done: asyncio.Future[Any] = self._loop.create_future()
             done.cancel()  # nobody waits for its value: its answer is dropped

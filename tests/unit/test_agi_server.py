@@ -499,6 +499,29 @@ async def test_a_cancelled_wait_for_digit_is_stopped_and_its_1_is_no_key(
     assert values == ["5"]
 
 
+async def test_after_a_hangup_a_cancelled_stream_file_is_not_stopped(
+    server: FastAGIServer,
+) -> None:
+    """The hangup ends it, with an answer of its own: a stop command would be answered 511
+    on the dead channel, and never with the token that tells the answers apart."""
+
+    async def handler(agi: AGI) -> None:
+        playing = asyncio.ensure_future(agi.execute(core.StreamFile("welcome")))
+        while not agi.hung_up:
+            await asyncio.sleep(0.01)
+        playing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await playing
+        with pytest.raises(core.AGIResultHangup):
+            await agi.execute(core.Noop())
+
+    server.add_route("test", handler)
+    fake = await FakeAsterisk.call(server.port)
+    assert await asyncio.wait_for(fake.reader.readline(), 5) == b'STREAM FILE welcome "" 0\n'
+    fake.writer.write(b"HANGUP\n")
+    assert await fake.closed_by_server()  # the handler ended, and nothing was sent
+
+
 async def test_commands_queued_when_the_caller_hangs_up_raise_the_hangup(
     server: FastAGIServer,
 ) -> None:
