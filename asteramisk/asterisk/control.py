@@ -490,8 +490,7 @@ class ARIControl(CallControl):
             self.routes.pop(leg_id, None)
             if originating is not None:
                 await self.ari.hang_up(leg_id, made_by=originating)
-            with contextlib.suppress(ActionError, ConnectionError):
-                await self.ari.request("bridges", "destroy", bridgeId=bridge_id)
+            await self.ari.cleanup("bridges", "destroy", bridgeId=bridge_id)
 
     async def listen(self) -> AudioStream:
         """The call's audio both ways over AudioSocket: a snoop channel that hears what the
@@ -559,11 +558,9 @@ class ARIControl(CallControl):
         bridge, self._media_bridge = self._media_bridge, ""
         for channel_id in channels:
             self.routes.pop(channel_id, None)
-            with contextlib.suppress(ActionError, ConnectionError):
-                await self.ari.request("channels", "hangup", channelId=channel_id)
+            await self.ari.hang_up(channel_id)
         if bridge:
-            with contextlib.suppress(ActionError, ConnectionError):
-                await self.ari.request("bridges", "destroy", bridgeId=bridge)
+            await self.ari.cleanup("bridges", "destroy", bridgeId=bridge)
 
     async def variable(self, name: str) -> str | None:
         try:
