@@ -35,15 +35,16 @@ from typing import Any, Literal, Self
 
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
-from asteramisk.asterisk.control import ARIControl
-from asteramisk.config import config
+from asteramisk.asterisk.ari_control import ARIControl
+from asteramisk.asterisk.messaging import check_number, send_message
+from asteramisk.asterisk.stasis import StasisRouter, channel_of
+from asteramisk.config import Settings, config
 from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
 from asteramisk.lifecycle import AsyncResource
-from asteramisk.media.http import MediaServer
-from asteramisk.ui import UI, TextUI, VoiceUI, voice
+from asteramisk.media.audio_server import AudioSocketServer
+from asteramisk.media.speech import Speech
+from asteramisk.ui import UI, TextUI, VoiceUI
 from asteramisk.ui.conversations import conversations
-from asteramisk.ui.text import check_number
-from asteramisk.ui.voice import tts_cache
 
 __all__ = ["Communicator"]
 
@@ -81,7 +82,9 @@ class Communicator(AsyncResource):
 
     ``callerid_number`` is the number calls and texts come from (default ``SYSTEM_PHONE_NUMBER``),
     ``callerid_name`` the name shown with calls (default ``SYSTEM_NAME``). Both can be changed
-    per call.
+    per call. Like a ``Server``, it owns its connections, its
+    :class:`~asteramisk.media.speech.Speech` and its AudioSocket server, and reads the rest of
+    the configuration once, at ``start()``.
     """
 
     def __init__(
@@ -97,18 +100,23 @@ class Communicator(AsyncResource):
         self.callerid_number = check_number(number, "callerid_number")
         self.callerid_name: str = callerid_name if callerid_name is not None else config.SYSTEM_NAME
         _caller_id(self.callerid_number, self.callerid_name)
-        self.ari_app = f"{config.ASTERISK_ARI_APP}-out-{uuid.uuid4().hex[:8]}"
-        """The Stasis application this communicator's calls run in."""
+        self.ari_app = ""
+        """The Stasis application this communicator's calls run in (named at ``start()``)."""
+        self.settings: Settings | None = None
+        """The configuration read at ``start()``."""
+        self.speech: Speech | None = None
+        """Speech synthesis and recognition of this communicator's calls."""
         self._ami: AMIClient | None = None
         self._ari: ARIClient | None = None
-        self._media: MediaServer | None = None
-        self._calls: dict[str, ARIControl] = {}
+        self._audio: AudioSocketServer | None = None
+        self._resources = contextlib.AsyncExitStack()
+        self._router = StasisRouter()
         self._ringing: dict[str, asyncio.Future[None]] = {}
         self._uis: weakref.WeakSet[UI] = weakref.WeakSet()
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"<Communicator {self.callerid_number} calls={len(self._calls)}>"
+        return f"<Communicator {self.callerid_number} calls={len(self._router)}>"
 
     @classmethod
     async def create(
@@ -120,39 +128,36 @@ class Communicator(AsyncResource):
         return communicator
 
     async def _open(self) -> None:
-        if self._ami is None:
+        if self.settings is None:
             await self.start()
 
     async def start(self) -> None:
-        """Connect to AMI (texts) and, when its credentials are set, to ARI (calls)."""
-        config.validate(
+        """Read the configuration; connect to AMI (texts) and, when its credentials are set,
+        to ARI (calls)."""
+        settings = config.snapshot()
+        settings.validate(
             "ASTERISK_HOST", "ASTERISK_AMI_PORT", "ASTERISK_AMI_USER", "ASTERISK_AMI_PASS"
         )
-        self._ami = AMIClient()
-        await self._ami.connect()
-        if config.is_set("ASTERISK_ARI_USER") and config.is_set("ASTERISK_ARI_PASS"):
-            self._ari = ARIClient(app=self.ari_app)
-            try:
-                await self._ari.connect()
-            except BaseException:
-                await self._ami.close()
-                raise
-            self._ari.on_event("*", self._on_event)
-        if config.TTS_DELIVERY == "http" and not voice.media_base_url:
-            self._media = MediaServer(tts_cache().directory, config.AGI_SERVER_HOST, 0)
-            await self._media.start()
-            voice.media_base_url = self._media.base_url
+        speech = Speech.from_settings(settings)  # checks TTS_* first
+        self.settings = settings
+        self.ari_app = f"{settings.ASTERISK_ARI_APP}-out-{uuid.uuid4().hex[:8]}"
+        async with contextlib.AsyncExitStack() as resources:
+            self._ami = await resources.enter_async_context(AMIClient.from_settings(settings))
+            if settings.is_set("ASTERISK_ARI_USER") and settings.is_set("ASTERISK_ARI_PASS"):
+                ari = ARIClient.from_settings(settings, app=self.ari_app)
+                self._ari = await resources.enter_async_context(ari)
+                self._ari.on_event("*", self._router.dispatch)
+            self.speech = await resources.enter_async_context(speech)
+            self._audio = AudioSocketServer(settings.AGI_SERVER_HOST)
+            resources.push_async_callback(self._audio.close)
+            self._resources = resources.pop_all()
 
     # -- calls ---------------------------------------------------------------------------
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        """Events of our Stasis application: the outcome of calls ringing, then their own."""
+    def _on_event(self, channel_id: str, control: ARIControl, event: dict[str, Any]) -> None:
+        """An event of an outgoing call: its outcome while it rings, then its own."""
         kind = event.get("type")
         channel = event.get("channel") or {}
-        channel_id = str(channel.get("id", ""))
-        if not channel_id:
-            source = event.get("playback") or event.get("recording") or {}
-            channel_id = str(source.get("target_uri", "")).removeprefix("channel:")
         ringing = self._ringing.get(channel_id)
         if ringing is not None and not ringing.done():
             if kind == "StasisStart":
@@ -168,11 +173,9 @@ class Communicator(AsyncResource):
                         cause_txt=str(event.get("cause_txt", "")),
                     )
                 )
-        control = self._calls.get(channel_id)
-        if control is not None:
-            control.on_event(event)
-            if kind == "ChannelDestroyed" and channel_id == control.channel_id:
-                del self._calls[channel_id]
+        control.on_event(event)
+        if kind == "ChannelDestroyed" and channel_of(event) == channel_id:
+            self._router.remove(channel_id)
 
     async def make_call(
         self,
@@ -190,7 +193,7 @@ class Communicator(AsyncResource):
         Raises :class:`CallFailedException` (with ``cause``) when the call is busy, refused
         or not answered within ``timeout`` seconds. Cancelling the waiting task hangs up.
         """
-        ari = self._require_ari()
+        ari, settings, speech, audio = self._require_ari()
         if (recipient_number is None) == (channel is None):
             raise ValueError("make_call needs recipient_number or channel (one of the two).")
         if channel is not None:
@@ -202,7 +205,7 @@ class Communicator(AsyncResource):
             endpoint, remote = channel, channel
         else:
             remote = check_number(str(recipient_number), "recipient_number")
-            endpoint = f"PJSIP/{remote}@{config.ASTERISK_PSTN_ENDPOINT}"
+            endpoint = f"PJSIP/{remote}@{settings.ASTERISK_PSTN_ENDPOINT}"
         number = check_number(callerid_number or self.callerid_number, "callerid_number")
         name = callerid_name if callerid_name is not None else self.callerid_name
         caller_id = _caller_id(number, name)
@@ -213,13 +216,9 @@ class Communicator(AsyncResource):
         ringing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ringing[channel_id] = ringing
         control = ARIControl(
-            ari,
-            channel_id,
-            config.ASTERISK_PSTN_ENDPOINT,
-            routes=self._calls,
-            audio_host=config.AGI_SERVER_HOST,
+            ari, channel_id, settings.ASTERISK_PSTN_ENDPOINT, router=self._router, audio=audio
         )
-        self._calls[channel_id] = control
+        self._router.add(channel_id, lambda event: self._on_event(channel_id, control, event))
         answered = False
         # Shielded: a cancelled make_call still learns whether Asterisk made the channel,
         # so that its hangup does not go out before the channel exists.
@@ -256,9 +255,11 @@ class Communicator(AsyncResource):
             elif not ringing.cancelled():
                 ringing.exception()  # retrieved: an outcome that came too late is not an error
             if not answered:
-                self._calls.pop(channel_id, None)
+                self._router.remove(channel_id)
                 await ari.hang_up(channel_id, made_by=originating)
-        ui = ui_class(control, remote_number=remote, remote_name="", local_number=number)
+        ui = ui_class(
+            control, speech=speech, remote_number=remote, remote_name="", local_number=number
+        )
         ui.answered = True
         self._uis.add(ui)
         log.info("Outgoing call to %s answered", remote)
@@ -289,10 +290,15 @@ class Communicator(AsyncResource):
 
     async def send_text(self, to_number: str, from_number: str, body: str) -> None:
         """Send one text (see :meth:`asteramisk.server.Server.send_text`)."""
-        from asteramisk.server import send_message
-
+        ami = self._require_ami()
         await send_message(
-            self._require_ami(), self._ari, to_number, from_number, body, self.callerid_name
+            ami,
+            self._ari,
+            to_number,
+            from_number,
+            body,
+            settings=self.settings,
+            from_name=self.callerid_name,
         )
 
     async def make_conversation(
@@ -317,17 +323,19 @@ class Communicator(AsyncResource):
             )
         return self._ami
 
-    def _require_ari(self) -> ARIClient:
+    def _require_ari(self) -> tuple[ARIClient, Settings, Speech, AudioSocketServer]:
         self._require_ami()
         if self._ari is None:
             raise ConfigurationError(
                 "Outgoing calls need ARI: set ASTERISK_ARI_USER and ASTERISK_ARI_PASS "
                 "(config.ASTERISK_ARI_USER = ... or export ASTERISK_ARI_USER=...)."
             )
-        return self._ari
+        assert self.settings is not None and self.speech is not None and self._audio is not None
+        return self._ari, self.settings, self.speech, self._audio
 
     async def close(self) -> None:
-        """Hang up the calls and end the conversations still open; disconnect."""
+        """Hang up the calls and end the conversations still open; close everything the
+        communicator started."""
         if self._closed:
             return
         self._closed = True
@@ -335,11 +343,4 @@ class Communicator(AsyncResource):
             if not ui.hung_up:
                 with contextlib.suppress(Exception):
                     await ui.hangup()
-        if self._media is not None:
-            await self._media.close()
-            if voice.media_base_url == self._media.base_url:
-                voice.media_base_url = ""
-        if self._ari is not None:
-            await self._ari.close()
-        if self._ami is not None:
-            await self._ami.close()
+        await self._resources.aclose()

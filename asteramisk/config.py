@@ -9,7 +9,9 @@ Set a variable at the entry point of your program::
 or in the environment, under the same name (``export ASTERISK_AMI_USER=yourusername``).
 A value set in code wins over the environment; the environment wins over the default.
 Values are read when they are used, never frozen at import time, and coerced to their type
-(ports are ``int`` whatever their source). A missing or malformed value raises
+(ports are ``int`` whatever their source). Each ``Server`` and ``Communicator`` takes a frozen
+snapshot (:meth:`Config.snapshot`) when it starts, so two of them in one process can differ and
+a change made later does not reach one that is running. A missing or malformed value raises
 :class:`~asteramisk.exceptions.ConfigurationError`, naming the variable and how to set it.
 """
 
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from asteramisk.exceptions import ConfigurationError
 
-__all__ = ["VARIABLES", "Config", "Variable", "config"]
+__all__ = ["VARIABLES", "Config", "Settings", "Variable", "config"]
 
 _REQUIRED = object()
 
@@ -266,6 +268,17 @@ class Config:
         for name in names or tuple(_BY_NAME):
             getattr(self, name)
 
+    def snapshot(self) -> Settings:
+        """Every variable's value now, frozen (a variable that is unset or malformed raises
+        its :class:`ConfigurationError` when the snapshot is asked for it)."""
+        values: dict[str, object] = {}
+        for name in _BY_NAME:
+            try:
+                values[name] = getattr(self, name)
+            except ConfigurationError as exc:
+                values[name] = _Problem(str(exc))
+        return Settings(values, frozenset(n for n in _BY_NAME if self.is_set(n)))
+
     def __repr__(self) -> str:
         shown = []
         for variable in VARIABLES:
@@ -276,7 +289,56 @@ class Config:
         return f"<Config {' '.join(shown)}>"
 
     def __dir__(self) -> list[str]:
-        return [*_BY_NAME, "reset", "is_set", "validate"]
+        return [*_BY_NAME, "reset", "is_set", "validate", "snapshot"]
+
+
+@dataclass(frozen=True)
+class _Problem:
+    message: str
+
+
+class Settings:
+    """A frozen snapshot of the configuration, read by attribute like :data:`config`.
+
+    ``Server`` and ``Communicator`` take one at ``start()`` and pass it to what they build.
+    """
+
+    __slots__ = ("_set", "_values")
+
+    def __init__(self, values: Mapping[str, object], set_names: frozenset[str]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_set", set_names)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self._values[name]
+        except KeyError:
+            raise AttributeError(f"Unknown configuration variable {name}.") from None
+        if isinstance(value, _Problem):
+            raise ConfigurationError(value.message)
+        return value
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Settings are a frozen snapshot: change asteramisk.config.config")
+
+    def is_set(self, name: str) -> bool:
+        """Whether ``name`` had a value in code or in the environment."""
+        return name in self._set
+
+    def validate(self, *names: str) -> None:
+        """Read each named variable, raising the first problem."""
+        for name in names or tuple(_BY_NAME):
+            getattr(self, name)
+
+    def __repr__(self) -> str:
+        shown = []
+        for variable in VARIABLES:
+            if variable.name not in self._set:
+                continue
+            value = self._values[variable.name]
+            text = "***" if variable.secret or isinstance(value, _Problem) else repr(value)
+            shown.append(f"{variable.name}={text}")
+        return f"<Settings {' '.join(shown)}>"
 
 
 config = Config()

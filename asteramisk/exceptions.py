@@ -12,10 +12,12 @@ The tree::
     ├── CallFailedException         an outgoing call was not answered (carries the hangup cause)
     ├── SandboxError                the Asterisk sandbox could not be provisioned or started
     ├── TTSError                    speech could not be synthesised
+    ├── STTError                    speech could not be recognised
     └── agi.core.AGIException       the AGI errors (see :mod:`asteramisk.agi.core`)
 
 Transport errors (``OSError``, ``aiohttp`` and ``panoramisk`` errors) are translated at the
-boundary: none of them escapes the public API raw.
+boundary, and so are the speech engines' own errors (in each engine's adapter): none of them
+escapes the public API raw.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "CallFailedException",
     "ConfigurationError",
     "HangupException",
+    "STTError",
     "SandboxError",
     "TTSError",
 ]
@@ -94,3 +97,7 @@ class SandboxError(AsteramiskException):
 
 class TTSError(AsteramiskException):
     """A speech engine could not synthesise the text (its service unreachable, ...)."""
+
+
+class STTError(AsteramiskException):
+    """A speech recogniser could not transcribe (its worker died, its service failed, ...)."""

@@ -2,7 +2,8 @@
 
 ``AsyncResource`` gives ``async with obj:`` from the object's ``_open()`` and ``close()``.
 ``TaskSet`` runs background coroutines the owner must cancel at close, logging any that fail.
-``LISTEN_BACKLOG`` is the backlog the servers listen with.
+``LISTEN_BACKLOG`` is the backlog the servers listen with. ``next_or_none`` waits for a
+queue's next item unless an event ends the wait.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-__all__ = ["LISTEN_BACKLOG", "AsyncResource", "TaskSet"]
+__all__ = ["LISTEN_BACKLOG", "AsyncResource", "TaskSet", "next_or_none"]
+
+T = TypeVar("T")
 
 LISTEN_BACKLOG = 1024
 """How many connections the kernel holds for a server while it is busy. A burst of calls opens
@@ -77,3 +80,21 @@ class TaskSet:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def next_or_none(queue: asyncio.Queue[T], stop: asyncio.Event, timeout: float) -> T | None:
+    """The next item of ``queue``; None after ``timeout`` seconds, or once ``stop`` is set and
+    the queue is empty (an item already there is returned even then)."""
+    if not queue.empty():
+        return queue.get_nowait()
+    getter = asyncio.ensure_future(queue.get())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {getter, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopped.cancel()
+        if not getter.done():
+            getter.cancel()
+    return getter.result() if getter in done else None

@@ -39,9 +39,8 @@ async def measure(transport: str, calls: int) -> tuple[list[float], list[float]]
     async with Server(port=0) as server, VirtualPhone() as phone:
         number = "7000" if transport == "ari" else "7001"
         await server.register_extension(number, call_handler=handler, transport=transport)
-        from asteramisk.ui.voice import tts_cache
-
-        await tts_cache().get(PHRASE)  # cached before the calls
+        assert server.speech is not None
+        await server.speech.cache.get(PHRASE)  # cached before the calls
         for _ in range(calls):
             marks.clear()
             dialled = time.perf_counter()

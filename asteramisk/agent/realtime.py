@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents import Agent
 from agents.realtime import (
@@ -26,20 +26,22 @@ from agents.realtime import (
     RealtimeError,
     RealtimeHistoryAdded,
     RealtimeHistoryUpdated,
-    RealtimeModel,
     RealtimeModelConfig,
-    RealtimeRunConfig,
     RealtimeRunner,
     RealtimeSession,
     RealtimeSessionModelSettings,
     RealtimeToolEnd,
 )
 
-from asteramisk.agent.tools import AgentSession, end_call_for_agent
+from asteramisk.agent.session import AgentOptions, AgentSession, end_call_for_agent, run_session
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
+from asteramisk.media.format import RATE
 from asteramisk.media.resample import Resampler
-from asteramisk.ui.voice import VoiceUI
+from asteramisk.ui.audio import CallAudio
+
+if TYPE_CHECKING:
+    from asteramisk.ui.voice import VoiceUI
 
 __all__ = ["MODEL_RATE", "realtime_agent", "run_realtime"]
 
@@ -47,7 +49,6 @@ log = logging.getLogger(__name__)
 
 MODEL_RATE = 24000
 """The realtime models' PCM rate."""
-PHONE_RATE = 8000
 ENDING_GRACE = 5.0
 """Seconds to wait for the agent's last words after it ended the conversation."""
 
@@ -71,31 +72,38 @@ def realtime_agent(agent: Agent[Any] | RealtimeAgent[Any]) -> RealtimeAgent[Any]
 
 
 async def run_realtime(
+    ui: VoiceUI, agent: Agent[Any] | RealtimeAgent[Any], options: AgentOptions
+) -> AgentSession:
+    """Connect the call on ``ui`` to ``agent`` until either side ends the conversation."""
+
+    async def converse(session: AgentSession) -> None:
+        await _converse(session, ui, agent, options)
+
+    return await run_session(ui, converse)
+
+
+async def _converse(
     session: AgentSession,
     ui: VoiceUI,
     agent: Agent[Any] | RealtimeAgent[Any],
-    *,
-    context: Any = None,
-    greeting: str | None = None,
-    model: RealtimeModel | None = None,
-    model_settings: RealtimeSessionModelSettings | None = None,
-    run_config: RealtimeRunConfig | None = None,
+    options: AgentOptions,
 ) -> None:
-    """Connect the call on ``ui`` to ``agent`` until either side ends the conversation."""
-    if greeting:
-        session.transcript.append(("agent", greeting))
-        await ui.say(greeting)
-    stream = await ui._listening()
-    await ui.control.carry_stream_audio()
+    if options.greeting:
+        session.transcript.append(("agent", options.greeting))
+        await ui.say(options.greeting)
+    stream = await ui.audio.stream()
+    await ui.audio.carry_stream_audio()
     settings: RealtimeSessionModelSettings = {
         "input_audio_format": "pcm16",  # 24 kHz, 16-bit, mono
         "output_audio_format": "pcm16",
-        **(model_settings or {}),
+        **(options.realtime_settings or {}),
     }
-    runner = RealtimeRunner(realtime_agent(agent), model=model, config=run_config)
+    runner = RealtimeRunner(
+        realtime_agent(agent), model=options.realtime_model, config=options.realtime_config
+    )
     config: RealtimeModelConfig = {"initial_model_settings": settings}
-    rt = await runner.run(context=context, model_config=config)
-    call = _RealtimeCall(session, stream, rt)
+    rt = await runner.run(context=options.context, model_config=config)
+    call = _RealtimeCall(session, ui.audio, stream, rt)
     async with rt:
         await call.run()
     if call.ended_by_agent:
@@ -111,12 +119,14 @@ async def run_realtime(
 class _RealtimeCall:
     """The two directions of one realtime call, and how it ends."""
 
-    def __init__(self, session: AgentSession, stream: AudioStream, rt: RealtimeSession) -> None:
-        self.session, self.stream, self.rt = session, stream, rt
+    def __init__(
+        self, session: AgentSession, audio: CallAudio, stream: AudioStream, rt: RealtimeSession
+    ) -> None:
+        self.session, self.audio, self.stream, self.rt = session, audio, stream, rt
         self.ended_by_agent = False
         self._playing_item = ""
         self._cut_items: set[str] = set()
-        self._down = Resampler(MODEL_RATE, PHONE_RATE)
+        self._down = Resampler(MODEL_RATE, RATE)
         self._reply_started_at = 0.0
         self._agent_ended = asyncio.Event()
         self._last_words_done = asyncio.Event()
@@ -145,7 +155,7 @@ class _RealtimeCall:
 
     async def _uplink(self) -> None:
         frames = self.stream.tap()
-        up = Resampler(PHONE_RATE, MODEL_RATE)
+        up = Resampler(RATE, MODEL_RATE)
         while True:
             pcm = await frames.get()
             if not pcm:
@@ -154,16 +164,12 @@ class _RealtimeCall:
 
     async def _barge_in(self) -> None:
         """The caller speaking over the agent stops it at once."""
-        self.stream.clear()
-        while True:
-            event = await self.stream.events.get()
-            if event.kind == "start" and self.stream.sending:
-                self.stream.flush()
-                if self._playing_item:
-                    self._cut_items.add(self._playing_item)
-                log.debug("The caller interrupted the realtime agent")
-                with contextlib.suppress(Exception):
-                    await self.rt.interrupt()
+        async for _ in self.audio.barge_ins():  # what was queued to play is dropped
+            if self._playing_item:
+                self._cut_items.add(self._playing_item)
+            log.debug("The caller interrupted the realtime agent")
+            with contextlib.suppress(Exception):
+                await self.rt.interrupt()
 
     # -- model -> caller ---------------------------------------------------------------------
 

@@ -11,52 +11,16 @@ run carries), so they work with any run context of the app's own.
 
 from __future__ import annotations
 
-import contextvars
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from agents import function_tool
 
-from asteramisk.ui.base import UI
+from asteramisk.agent.session import current_session
 
 if TYPE_CHECKING:
     from asteramisk.ui.voice import VoiceUI
 
-__all__ = ["AgentSession", "current_session", "end_conversation", "send_dtmf", "transfer_call"]
-
-
-@dataclass
-class AgentSession:
-    """The state of one conversation handed to an agent."""
-
-    ui: UI
-    ending: bool = False
-    """Set by ``end_conversation``: the conversation ends after the agent's reply."""
-    transfer_to: str = ""
-    """Set by ``transfer_call``: the call is transferred after the agent's reply."""
-    transcript: list[tuple[str, str]] = field(default_factory=list)
-    """``("user" | "agent", text)`` in order."""
-    turns: list[dict[str, float]] = field(default_factory=list)
-    """Per voice turn, seconds from the end of the caller's speech: ``stt``, ``first_text``,
-    ``first_audio`` (when the reply's first sentence started to play). In realtime mode only
-    ``first_audio``, counted from the caller's last voiced frame to the reply's first audio."""
-    ended_by: str = ""
-    """``"agent"``, ``"caller"`` (hung up), ``"idle"`` (no answer) or, in realtime mode,
-    ``"model"`` (the model's session closed while the caller was still on the line; the call
-    is the app's again)."""
-
-
-async def end_call_for_agent(session: AgentSession, ui: VoiceUI) -> None:
-    """The agent ended the call on ``ui``: transfer it if the agent asked to, else hang up."""
-    session.ended_by = "agent"
-    if session.transfer_to:
-        await ui.transfer(session.transfer_to)
-    await ui.hangup()
-
-
-current_session: contextvars.ContextVar[AgentSession] = contextvars.ContextVar(
-    "asteramisk_agent_session"
-)
+__all__ = ["end_conversation", "send_dtmf", "transfer_call"]
 
 
 @function_tool
@@ -89,12 +53,10 @@ async def send_dtmf(digits: str) -> str:
     Args:
         digits: the keys to send, from 0-9, * and #.
     """
-    from asteramisk.ui.voice import VoiceUI
-
-    session = current_session.get()
-    if not isinstance(session.ui, VoiceUI):
+    ui = current_session.get().ui
+    if not ui.is_call:
         return "Keypad tones can only be sent on a phone call."
     if not digits or any(key not in "0123456789*#ABCD" for key in digits):
         return f"{digits!r} are not keypad keys."
-    await session.ui.send_dtmf(digits)
+    await cast("VoiceUI", ui).send_dtmf(digits)
     return f"Sent {digits}."

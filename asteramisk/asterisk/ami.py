@@ -25,7 +25,7 @@ from panoramisk import Manager, actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from asteramisk.config import config
+from asteramisk.config import Settings, config
 from asteramisk.exceptions import ActionError, AsteriskConnectionError, AuthenticationError
 from asteramisk.lifecycle import AsyncResource, TaskSet
 
@@ -139,6 +139,19 @@ class AMIClient(AsyncResource):
         self._tasks = TaskSet(log, "AMI connect hook")
         self._booted = asyncio.Event()
         self.reconnects = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, events: str = "on") -> AMIClient:
+        """A client configured by a snapshot of the configuration."""
+        return cls(
+            settings.ASTERISK_HOST,
+            settings.ASTERISK_AMI_PORT,
+            settings.ASTERISK_AMI_USER,
+            settings.ASTERISK_AMI_PASS,
+            connect_timeout=settings.ASTERISK_CONNECT_TIMEOUT,
+            action_timeout=settings.ASTERISK_ACTION_TIMEOUT,
+            events=events,
+        )
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("connected" if self.connected else "disconnected")

@@ -28,7 +28,7 @@ from aioari.client import Client
 from aiohttp import web_exceptions
 from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
 
-from asteramisk.config import config
+from asteramisk.config import Settings, config
 from asteramisk.exceptions import ActionError, AsteriskConnectionError, AuthenticationError
 from asteramisk.lifecycle import AsyncResource, TaskSet
 
@@ -87,6 +87,20 @@ class ARIClient(AsyncResource):
         self._listeners: list[tuple[str, EventCallback]] = []
         self._connected = asyncio.Event()
         self._tasks = TaskSet(log, "ARI connect hook")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, app: str) -> ARIClient:
+        """A client of Stasis application ``app`` configured by a snapshot of the
+        configuration."""
+        return cls(
+            settings.ASTERISK_HOST,
+            settings.ASTERISK_ARI_PORT,
+            settings.ASTERISK_ARI_USER,
+            settings.ASTERISK_ARI_PASS,
+            app,
+            connect_timeout=settings.ASTERISK_CONNECT_TIMEOUT,
+            request_timeout=settings.ASTERISK_ACTION_TIMEOUT,
+        )
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("connected" if self.connected else "disconnected")

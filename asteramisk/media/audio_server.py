@@ -17,7 +17,7 @@ import logging
 import time
 from typing import Any, TypeVar
 
-from asteramisk.lifecycle import LISTEN_BACKLOG, AsyncResource
+from asteramisk.lifecycle import LISTEN_BACKLOG, AsyncResource, next_or_none
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
     KIND_DTMF,
@@ -27,9 +27,10 @@ from asteramisk.media.audiosocket import (
     AudioSocketParser,
     encode_frame,
 )
-from asteramisk.media.vad import FRAME_BYTES, VoiceActivityDetector, VoiceEvent
+from asteramisk.media.format import FRAME_BYTES, FRAME_SECONDS, SILENT_FRAME
+from asteramisk.media.vad import VoiceActivityDetector, VoiceEvent
 
-__all__ = ["AudioSocketServer", "AudioStream", "shared_audio_server"]
+__all__ = ["AudioSocketServer", "AudioStream"]
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ HELLO_TIMEOUT = 2.0
 PLAYOUT_DELAY = 0.3
 """Seconds after its last frame is sent that the caller may still be hearing it (Asterisk's
 mixing and whisper buffers, then the network): what :meth:`AudioStream.played` waits."""
-_SILENCE = bytes(FRAME_BYTES)
 
 
 class AudioStream:
@@ -121,19 +121,7 @@ class AudioStream:
     async def _next(self, queue: asyncio.Queue[T], timeout: float) -> T | None:
         """The next item of ``queue``; None after ``timeout`` seconds, or once the stream has
         closed and the queue is empty."""
-        if not queue.empty():
-            return queue.get_nowait()
-        getter = asyncio.ensure_future(queue.get())
-        closed = asyncio.ensure_future(self.closed.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {getter, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            closed.cancel()
-            if not getter.done():
-                getter.cancel()
-        return getter.result() if getter in done else None
+        return await next_or_none(queue, self.closed, timeout)
 
     async def close(self) -> None:
         """Close the connection from this side (Asterisk's ``AudioSocket()`` then returns) and
@@ -201,7 +189,7 @@ class AudioStream:
     def next_frame(self) -> bytes:
         if not self._outgoing:
             self._drained.set()
-            return _SILENCE
+            return SILENT_FRAME
         frame = bytes(self._outgoing[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
         del self._outgoing[:FRAME_BYTES]
         self._last_audio_at = time.monotonic()
@@ -219,6 +207,8 @@ class AudioSocketServer(AsyncResource):
         self._server: asyncio.Server | None = None
         self._expected: dict[str, AudioStream] = {}
         self._connections: set[asyncio.Task[Any]] = set()
+        self._starting = asyncio.Lock()
+        self._closed = False
         self.refused = 0
 
     def __repr__(self) -> str:
@@ -233,10 +223,24 @@ class AudioSocketServer(AsyncResource):
         await self.start()
 
     async def start(self) -> None:
+        if self._closed:
+            raise RuntimeError("This AudioSocketServer is closed; its owner makes a new one.")
         self._server = await asyncio.start_server(
             self._on_connection, self.host, self.port, backlog=LISTEN_BACKLOG
         )
         self.port = self._server.sockets[0].getsockname()[1]
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None and self._server.is_serving()
+
+    async def ensure_started(self) -> AudioSocketServer:
+        """Start listening on first use (a Server whose calls never stream opens no port);
+        returns the server."""
+        async with self._starting:
+            if not self.listening:
+                await self.start()
+        return self
 
     def expect(self, stream_id: str) -> AudioStream:
         """The stream Asterisk will open with ``stream_id`` (a UUID, lower case)."""
@@ -304,11 +308,16 @@ class AudioSocketServer(AsyncResource):
                 return self._expected.get(first.uuid), frames[1:]
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        """Stop listening and end every stream (idempotent)."""
+        self._closed = True
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
 
 
 async def _pace(stream: AudioStream, writer: asyncio.StreamWriter) -> None:
@@ -320,26 +329,7 @@ async def _pace(stream: AudioStream, writer: asyncio.StreamWriter) -> None:
         while not writer.is_closing():
             writer.write(encode_frame(KIND_AUDIO, stream.next_frame()))
             sent += 1
-            delay = start + sent * 0.02 - loop.time()
-            if delay < -0.02:
+            delay = start + sent * FRAME_SECONDS - loop.time()
+            if delay < -FRAME_SECONDS:
                 stream.late_frames += 1
             await asyncio.sleep(max(0.0, delay))
-
-
-_servers: dict[int, AudioSocketServer] = {}
-
-
-async def shared_audio_server(host: str) -> AudioSocketServer:
-    """The AudioSocket server of this event loop (started on first use, on ``host``)."""
-    loop = asyncio.get_running_loop()
-    server = _servers.get(id(loop))
-    if (
-        server is None
-        or server._server is None
-        or server._server.get_loop() is not loop
-        or not server._server.is_serving()
-    ):
-        server = AudioSocketServer(host)
-        await server.start()
-        _servers[id(loop)] = server
-    return server

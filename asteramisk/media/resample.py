@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import audioop
 
+from asteramisk.media.format import SAMPLE_WIDTH
+
 __all__ = ["Resampler"]
 
 
@@ -48,7 +50,9 @@ class Resampler:
             return bytes(data)
         if self._factor > 1:
             return _average_groups(data, self._factor)
-        converted, self._state = audioop.ratecv(data, 2, 1, self._from, self._to, self._state)
+        converted, self._state = audioop.ratecv(
+            data, SAMPLE_WIDTH, 1, self._from, self._to, self._state
+        )
         return converted
 
     def reset(self) -> None:
@@ -62,6 +66,6 @@ def _average_groups(pcm: bytes, factor: int) -> bytes:
     samples = memoryview(pcm).cast("h")
     total = b""
     for phase in range(factor):
-        part = audioop.mul(samples[phase::factor].tobytes(), 2, 1 / factor)
-        total = audioop.add(total, part, 2) if total else part
+        part = audioop.mul(samples[phase::factor].tobytes(), SAMPLE_WIDTH, 1 / factor)
+        total = audioop.add(total, part, SAMPLE_WIDTH) if total else part
     return total

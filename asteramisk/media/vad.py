@@ -12,10 +12,9 @@ import audioop
 from collections import deque
 from dataclasses import dataclass
 
-__all__ = ["FRAME_BYTES", "VoiceActivityDetector", "VoiceEvent"]
+from asteramisk.media.format import FRAME_BYTES, FRAME_MS, SAMPLE_WIDTH
 
-FRAME_MS = 20
-FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit audio
+__all__ = ["FRAME_BYTES", "VoiceActivityDetector", "VoiceEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,7 @@ class VoiceActivityDetector:
         """Whether the last frame fed was voiced."""
 
     def _voiced(self, frame: bytes) -> bool:
-        rms = audioop.rms(frame, 2)
+        rms = audioop.rms(frame, SAMPLE_WIDTH)
         voiced = rms > self.min_rms and rms > self.ratio * self.noise
         if not voiced:  # the floor follows the noise, slowly
             self.noise = 0.95 * self.noise + 0.05 * rms

@@ -18,7 +18,6 @@ this process on 127.0.0.1 (the sandbox, or an Asterisk on this machine).
 from __future__ import annotations
 
 import asyncio
-import audioop
 import base64
 import contextlib
 import logging
@@ -28,8 +27,9 @@ from typing import Any
 
 from asteramisk.asterisk.ami import AMIClient, Message
 from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.messaging import AMI_BODY_LIMIT, parse_number, send_message
 from asteramisk.config import config
-from asteramisk.exceptions import CallFailedException, HangupException
+from asteramisk.exceptions import CallFailedException
 from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
@@ -37,213 +37,14 @@ from asteramisk.media.audiosocket import (
     KIND_HANGUP,
     KIND_UUID,
     AudioSocketParser,
-    encode_frame,
 )
+from asteramisk.media.format import FRAME_BYTES
 from asteramisk.media.stt.worker import SpeechWorker
-from asteramisk.ui.text import parse_number
+from asteramisk.testing.phone_call import IncomingCall, PhoneCall, microphone
 
 __all__ = ["IncomingCall", "PhoneCall", "VirtualPhone"]
 
 log = logging.getLogger(__name__)
-
-_FRAME = 320  # 20 ms of 8 kHz 16-bit audio
-_SPEECH_RMS = 200
-
-
-async def _microphone(writer: asyncio.StreamWriter, call: PhoneCall | None) -> None:
-    """The phone's microphone: what ``say`` queued, else silence, paced at real time in
-    20 ms frames (AudioSocket hangs up a call whose socket stays mute)."""
-    silence = bytes(_FRAME)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    sent = 0
-    with contextlib.suppress(ConnectionError):
-        while not writer.is_closing():
-            frame = silence
-            if call is not None and call._speech:
-                if not call.speaking_since:
-                    call.speaking_since = loop.time()
-                frame = bytes(call._speech[:_FRAME]).ljust(_FRAME, b"\0")
-                del call._speech[:_FRAME]
-                if not call._speech:
-                    call._spoken.set()
-            writer.write(encode_frame(KIND_AUDIO, frame))
-            sent += 1
-            await asyncio.sleep(max(0.0, start + sent * 0.02 - loop.time()))
-
-
-class PhoneCall:
-    """One call placed by a :class:`VirtualPhone`."""
-
-    def __init__(self, phone: VirtualPhone, call_id: str) -> None:
-        self.phone = phone
-        self.id = call_id
-        self.channel = ""
-        self.ended = asyncio.Event()
-        self.heard: list[str] = []
-        self.keys_received = ""
-        """DTMF keys the app sent to the phone."""
-        self._audio = bytearray()
-        self._read = 0
-        self._last_speech = 0.0
-        self._speech_since_read = False
-        self._speech = bytearray()
-        self._spoken = asyncio.Event()
-        self._spoken.set()
-        self.speaking_since = 0.0
-        """When (event loop time) the phone began to say what ``say`` queued last."""
-        self.heard_at: list[float] = []
-        """When (event loop time) each piece of audio louder than silence arrived."""
-
-    def __repr__(self) -> str:
-        return f"<PhoneCall {self.channel} {'ended' if self.ended.is_set() else 'up'}>"
-
-    def _on_audio(self, pcm: bytes, now: float) -> None:
-        self._audio += pcm
-        for start in range(0, len(pcm) - _FRAME + 1, _FRAME):
-            if audioop.rms(pcm[start : start + _FRAME], 2) > _SPEECH_RMS:
-                self._last_speech = now
-                self._speech_since_read = True
-                self.heard_at.append(now)
-                break
-
-    async def press(self, keys: str, *, gap: float = 0.25) -> None:
-        """Press ``keys`` (``0``-``9``, ``*``, ``#``, ``A``-``D``): DTMF to the app."""
-        for key in keys:
-            if self.ended.is_set():
-                raise HangupException("the call has ended")
-            await self.phone.ami.action(
-                {"Action": "PlayDTMF", "Channel": self.channel, "Digit": key, "Duration": "120"}
-            )
-            await asyncio.sleep(gap)
-
-    @property
-    def last_speech_at(self) -> float:
-        """When (event loop time) the phone last heard the app speak."""
-        return self._last_speech
-
-    async def say(self, text: str, *, wait: bool = True) -> None:
-        """Speak ``text`` into the call (synthesised offline, like the app's own speech).
-
-        Returns once it has been said (``wait=False``: at once, while it is being said).
-        """
-        if self.ended.is_set():
-            raise HangupException("the call has ended")
-        pcm = await asyncio.to_thread(_synthesise, text)
-        self.speaking_since = 0.0
-        self._spoken.clear()
-        self._speech += pcm + bytes(_FRAME * 10)  # and a breath of silence
-        if wait:
-            await self.wait_said()
-
-    async def wait_said(self) -> None:
-        """Wait until everything ``say`` queued has been spoken (or the call ended)."""
-        ended = asyncio.ensure_future(self.ended.wait())
-        spoken = asyncio.ensure_future(self._spoken.wait())
-        try:
-            await asyncio.wait({ended, spoken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ended.cancel()
-            spoken.cancel()
-
-    async def hear(
-        self,
-        *,
-        timeout: float = 15.0,
-        quiet: float = 0.8,
-        vocabulary: Iterable[str] | None = None,
-    ) -> str:
-        """What was played to the phone since the last ``hear()``, as text.
-
-        Waits until speech has come and ``quiet`` seconds have passed without more (or the
-        call ended, or ``timeout`` passed), then transcribes it offline: lower case, digits
-        spelt out. ``vocabulary`` (default: the phone's) lists the phrases that may be said;
-        recognition then picks among them, exactly; without one it is a rough transcript.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            if self._speech_since_read and loop.time() - self._last_speech > quiet:
-                break
-            if self.ended.is_set():
-                break
-            await asyncio.sleep(0.05)
-        audio = bytes(self._audio[self._read :])
-        self._read = len(self._audio)
-        self._speech_since_read = False
-        phrases = list(vocabulary) if vocabulary is not None else self.phone.vocabulary
-        text = await self.phone.transcribe(audio, phrases)
-        self.heard.append(text)
-        return text
-
-    async def wait_for_speech(self, timeout: float = 15.0) -> None:
-        """Wait until the app is speaking to the phone (audio louder than silence arrives)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not self._speech_since_read:
-            if self.ended.is_set():
-                raise HangupException("the call ended before anything was said")
-            if loop.time() > deadline:
-                raise TimeoutError(f"nothing was said to the phone within {timeout:g} s")
-            await asyncio.sleep(0.02)
-
-    async def hangup(self) -> None:
-        """Hang up from the phone's side."""
-        if self.ended.is_set():
-            return
-        await self.phone.ami.action({"Action": "Hangup", "Channel": self.channel}, check=False)
-        await self.wait_hangup(5)
-
-    async def wait_hangup(self, timeout: float = 30.0) -> None:
-        """Wait until the call has ended (the app hung up, or the phone did)."""
-        async with asyncio.timeout(timeout):
-            await self.ended.wait()
-
-
-class IncomingCall:
-    """A call ringing at a :class:`VirtualPhone`: answer it, reject it, or let it ring."""
-
-    def __init__(self, phone: VirtualPhone, channel: str, caller_number: str, caller_name: str):
-        self.phone = phone
-        self.channel = channel
-        self.caller_number = caller_number
-        """The caller ID number the call arrived with."""
-        self.caller_name = caller_name
-        self.ended = asyncio.Event()
-        """Set when the caller gave up (or the call was rejected)."""
-
-    def __repr__(self) -> str:
-        return f"<IncomingCall from {self.caller_number} on {self.channel}>"
-
-    async def answer(self) -> PhoneCall:
-        """Pick up: the call's audio streams to and from the phone like a call it placed."""
-        if self.ended.is_set():
-            raise HangupException("the caller gave up before the phone answered")
-        call_id = str(uuid.uuid4())
-        call = PhoneCall(self.phone, call_id)
-        call.channel = self.channel
-        self.phone._calls[call_id] = call
-        await self.phone.ami.action(
-            {"Action": "Setvar", "Channel": self.channel, "Variable": "PHONE_ID", "Value": call_id}
-        )
-        await self.phone.ami.action(
-            {
-                "Action": "Redirect",
-                "Channel": self.channel,
-                "Context": self.phone.context,
-                "Exten": "s",
-                "Priority": "1",
-            }
-        )
-        return call
-
-    async def reject(self, cause: int = 17) -> None:
-        """Refuse the call: busy (cause 17) by default, or another Q.850 cause (21 rejected)."""
-        await self.phone.ami.action(
-            {"Action": "Hangup", "Channel": self.channel, "Cause": str(int(cause))}
-        )
-        async with asyncio.timeout(5):
-            await self.ended.wait()
 
 
 class VirtualPhone(AsyncResource):
@@ -275,6 +76,10 @@ class VirtualPhone(AsyncResource):
     def __repr__(self) -> str:
         return f"<VirtualPhone {self.number} calls={len(self._calls)}>"
 
+    def add_call(self, call: PhoneCall) -> None:
+        """Route the audio stream of ``call`` (by its id) to it."""
+        self._calls[call.id] = call
+
     async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
         """Transcribe 8 kHz audio in the phone's speech worker process.
 
@@ -291,7 +96,7 @@ class VirtualPhone(AsyncResource):
         await self.ami.connect()
         self.ami.on_event("UserEvent", self._on_user_event)
         self.ami.on_event("Hangup", self._on_hangup)
-        await self.transcribe(bytes(_FRAME * 10), self.vocabulary)  # load the model now
+        await self.transcribe(bytes(FRAME_BYTES * 10), self.vocabulary)  # load the model now
         self._listener = await asyncio.start_server(self._on_stream, "127.0.0.1", 0)
         port = self._listener.sockets[0].getsockname()[1]
         steps = [
@@ -342,15 +147,15 @@ class VirtualPhone(AsyncResource):
 
     async def send_text(self, number: str, body: str) -> None:
         """Text ``body`` to ``number`` through the PSTN trunk, from the phone's number."""
-        from asteramisk.server import AMI_BODY_LIMIT, send_message
-
         ari = None
         if len(base64.b64encode(body.encode())) > AMI_BODY_LIMIT:
             if self._ari is None:
                 self._ari = ARIClient(app=f"{self.context}-texts")
                 await self._ari.connect()
             ari = self._ari
-        await send_message(self.ami, ari, number, self.number, body, from_name=self.name)
+        await send_message(
+            self.ami, ari, number, self.number, body, settings=config, from_name=self.name
+        )
 
     async def receive_text(self, timeout: float = 15.0) -> str:
         """The next text that arrived for the phone (its sender in ``last_text_from``)."""
@@ -415,9 +220,9 @@ class VirtualPhone(AsyncResource):
                 for frame in parser.feed(data):
                     if frame.kind == KIND_UUID:
                         call = self._calls.get(frame.uuid)
-                        pacer = asyncio.create_task(_microphone(writer, call))
+                        pacer = asyncio.create_task(microphone(writer, call))
                     elif frame.kind == KIND_AUDIO and call is not None:
-                        call._on_audio(frame.payload, loop.time())
+                        call.on_audio(frame.payload, loop.time())
                     elif frame.kind == KIND_DTMF and call is not None:
                         call.keys_received += frame.payload.decode("ascii", "replace")
                     elif frame.kind == KIND_HANGUP:
@@ -440,7 +245,7 @@ class VirtualPhone(AsyncResource):
         """
         call_id = str(uuid.uuid4())
         call = PhoneCall(self, call_id)
-        self._calls[call_id] = call
+        self.add_call(call)
         answered: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._answered[call_id] = answered
         try:
@@ -505,14 +310,3 @@ class VirtualPhone(AsyncResource):
         await self._stt.close()
         if self._ari is not None:
             await self._ari.close()
-
-
-def _synthesise(text: str) -> bytes:
-    """``text`` as 8 kHz 16-bit mono PCM, from the configured speech engine."""
-    from asteramisk.media.tts import get_engine
-
-    audio = get_engine().synthesize(text)
-    pcm = audio.pcm
-    if audio.rate != 8000:
-        pcm, _ = audioop.ratecv(pcm, 2, 1, audio.rate, 8000, None)
-    return pcm

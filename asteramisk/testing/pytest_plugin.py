@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from asteramisk.testing.sandbox import Sandbox, SandboxSettings, _ami_fully_booted
+from asteramisk.testing.sandbox import Sandbox
+from asteramisk.testing.sandbox_settings import SandboxSettings, ami_fully_booted
 
 __all__ = ["asterisk", "external_settings", "restart_asterisk"]
 
@@ -76,7 +77,7 @@ def restart_asterisk(asterisk: SandboxSettings) -> Callable[[], None]:
             time.sleep(0.5)
         deadline = time.monotonic() + 60
         time.sleep(1.0)
-        while not _ami_fully_booted(asterisk):
+        while not ami_fully_booted(asterisk):
             if time.monotonic() > deadline:
                 raise RuntimeError("Asterisk did not come back within 60 s of a restart")
             time.sleep(0.2)

@@ -64,9 +64,10 @@ def spoken(text: str, response: str = "r1", item: str = "a1") -> list[RealtimeMo
     """The model's events for saying ``text``: its audio (the offline TTS, at 24 kHz, in
     100 ms pieces), audio done, and the assistant item with ``text`` as its transcript.
     ``response`` and ``item`` are the ids the events carry (one pair per reply)."""
-    from asteramisk.media.tts import get_engine
+    from asteramisk.config import config
+    from asteramisk.media.tts import create_engine
 
-    audio = get_engine().synthesize(text)
+    audio = create_engine(config.TTS_ENGINE).synthesize(text)
     pcm = Resampler(audio.rate, MODEL_RATE).feed(audio.pcm)
     piece = MODEL_RATE // 10 * 2
     events: list[RealtimeModelEvent] = [

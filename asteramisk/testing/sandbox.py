@@ -24,7 +24,6 @@ Set ``ASTERAMISK_SANDBOX_DIR`` to keep the cache somewhere else than
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import logging
@@ -35,16 +34,14 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from asteramisk.exceptions import SandboxError
-from asteramisk.testing import confedit
+from asteramisk.testing.sandbox_config import ETC, render_config
+from asteramisk.testing.sandbox_settings import SandboxSettings, ami_fully_booted, ari_answers
 
 __all__ = ["Sandbox", "SandboxSettings"]
 
@@ -53,79 +50,9 @@ log = logging.getLogger(__name__)
 DEFAULT_DIR = "/var/cache/asteramisk"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm")
-ETC = "/etc/asteramisk-sandbox"  # inside the chroot
 ASTERISK = "/usr/sbin/asterisk"
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    """How to reach a running sandbox: what an app puts in its config."""
-
-    host: str
-    ami_port: int
-    ami_user: str
-    ami_pass: str
-    ari_port: int
-    ari_user: str
-    ari_pass: str
-    sip_port: int
-    call_context: str = "from-pstn"
-    text_context: str = "from-pstn-text"
-    pstn_endpoint: str = "pstn"
-    sounds_dir: str = "/usr/share/asterisk/sounds"
-    root: str = ""
-
-    def env(self) -> dict[str, str]:
-        """The settings as environment variables named like the config variables."""
-        return {
-            "ASTERISK_HOST": self.host,
-            "ASTERISK_AMI_PORT": str(self.ami_port),
-            "ASTERISK_AMI_USER": self.ami_user,
-            "ASTERISK_AMI_PASS": self.ami_pass,
-            "ASTERISK_ARI_PORT": str(self.ari_port),
-            "ASTERISK_ARI_USER": self.ari_user,
-            "ASTERISK_ARI_PASS": self.ari_pass,
-            "ASTERISK_INCOMING_CALL_CONTEXT": self.call_context,
-            "ASTERISK_INCOMING_TEXT_CONTEXT": self.text_context,
-            "ASTERISK_PSTN_ENDPOINT": self.pstn_endpoint,
-            "ASTERISK_PSTN_GATEWAY_HOST": self.host,
-            "ASTERISK_PSTN_GATEWAY_PORT": str(self.sip_port),
-            "ASTERISK_SOUNDS_DIR": self.sounds_dir,
-            "TTS_CACHE_DIR": f"{self.root}{self.sounds_dir}/asteramisk" if self.root else "",
-            "ASTERAMISK_SANDBOX_ROOT": self.root,
-        }
-
-    def apply(self) -> None:
-        """Set :data:`asteramisk.config.config` to reach this sandbox."""
-        from asteramisk.config import config
-
-        for name, value in self.env().items():
-            if not name.startswith("ASTERAMISK_"):
-                setattr(config, name, value)
-
-    def __repr__(self) -> str:
-        return (
-            f"SandboxSettings(host={self.host!r}, ami_port={self.ami_port}, "
-            f"ari_port={self.ari_port}, sip_port={self.sip_port}, root={self.root!r})"
-        )
-
-
-def _example_configs() -> Path:
-    """The ``example_configs`` directory the sandbox renders its configuration from."""
-    candidates = [
-        Path(os.environ.get("ASTERAMISK_EXAMPLE_CONFIGS", "")),
-        Path(__file__).resolve().parents[2] / "example_configs",
-        Path(sys.prefix) / "share" / "asteramisk" / "example_configs",  # installed wheel
-    ]
-    for candidate in candidates:
-        if str(candidate) not in ("", ".") and (candidate / "pjsip.conf").is_file():
-            return candidate
-    raise SandboxError(
-        "Cannot find example_configs/ (the Asterisk config templates). Run from a source "
-        "checkout of asteramisk, or set ASTERAMISK_EXAMPLE_CONFIGS to its path."
-    )
 
 
 def _apt_mirror() -> str:
@@ -249,75 +176,7 @@ class Sandbox:
 
     def render(self, settings: SandboxSettings) -> dict[str, str]:
         """The sandbox's Asterisk config files, rendered from ``example_configs/``."""
-        source = _example_configs()
-        files = {
-            path.relative_to(source).as_posix(): path.read_text()
-            for path in sorted(source.rglob("*.conf"))
-        }
-        edit = confedit
-        files["manager.conf"] = edit.set_option(
-            edit.set_option(files["manager.conf"], "general", "port", str(settings.ami_port)),
-            "general",
-            "bindaddr",
-            settings.host,
-        )
-        files["manager.d/asteramisk.conf"] = (
-            files["manager.d/asteramisk.conf"]
-            .replace("[yourusername]", f"[{settings.ami_user}]")
-            .replace("yourpassword", settings.ami_pass)
-        )
-        files["ari.conf"] = (
-            files["ari.conf"]
-            .replace("[yourariusername]", f"[{settings.ari_user}]")
-            .replace("youraripassword", settings.ari_pass)
-        )
-        http = edit.set_option(files["http.conf"], "general", "bindaddr", settings.host)
-        files["http.conf"] = edit.set_option(http, "general", "bindport", str(settings.ari_port))
-        rtp = edit.set_option(files["rtp.conf"], "general", "rtpstart", "30000")
-        files["rtp.conf"] = edit.set_option(rtp, "general", "rtpend", "30999")
-        files["pjsip.conf"] = self._render_pjsip(files["pjsip.conf"], settings)
-        files["extensions.conf"] = self._render_extensions(files["extensions.conf"], settings)
-        files["logger.conf"] = "[logfiles]\nconsole => notice,warning,error\n"
-        files["asterisk.conf"] = self._render_asterisk_conf()
-        return files
-
-    def _render_pjsip(self, text: str, settings: SandboxSettings) -> str:
-        edit = confedit
-        loop = f"{settings.host}:{settings.sip_port}"
-        text = edit.drop_section(text, "pstn-registration")
-        text = edit.drop_section(text, "pstn-auth")
-        text = edit.set_option(text, "transport-udp", "bind", loop)
-        text = edit.set_option(text, "pstn", "contact", f"sip:{loop}", type_="aor")
-        for key in ("outbound_auth", "from_user", "from_domain"):
-            text = edit.drop_option(text, "pstn", key, type_="endpoint")
-        text = edit.set_option(text, "pstn", "context", settings.call_context, type_="endpoint")
-        text = edit.set_option(
-            text, "pstn", "message_context", settings.text_context, type_="endpoint"
-        )
-        text = edit.set_option(text, "pstn-identify", "match", settings.host)
-        return (
-            "; Rendered by the Asteramisk sandbox from example_configs/pjsip.conf.\n"
-            "; The trunk points back at Asterisk itself: a simulated PSTN.\n" + text
-        )
-
-    def _render_extensions(self, text: str, settings: SandboxSettings) -> str:
-        text = text.replace("[from-pstn]", f"[{settings.call_context}]", 1)
-        if settings.text_context != settings.call_context:
-            # The same catch-all for texts to numbers nobody serves.
-            block = text[text.index(f"[{settings.call_context}]") :]
-            text += "\n" + block.replace(
-                f"[{settings.call_context}]", f"[{settings.text_context}]", 1
-            )
-        return text
-
-    def _render_asterisk_conf(self) -> str:
-        debian = (self.root / "etc/asterisk/asterisk.conf").read_text()
-        # Debian ships [directories](!): a template, not applied. Ours is a real section.
-        text = debian.replace("[directories](!)", "[directories]")
-        text = text.replace("astetcdir => /etc/asterisk", f"astetcdir => {ETC}")
-        if f"astetcdir => {ETC}" not in text or "[directories]\n" not in text:
-            raise SandboxError("Unexpected asterisk.conf in the sandbox root: no [directories]")
-        return text
+        return render_config(settings, self.root)
 
     def _write_config(self, settings: SandboxSettings) -> None:
         etc = self.root / ETC.lstrip("/")
@@ -484,7 +343,7 @@ class Sandbox:
     # -- readiness -----------------------------------------------------------------------
 
     def _ready(self, settings: SandboxSettings) -> bool:
-        return _ami_fully_booted(settings) and _ari_answers(settings)
+        return ami_fully_booted(settings) and ari_answers(settings)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -506,37 +365,3 @@ class Sandbox:
     @classmethod
     def _last_line(cls, path: Path) -> str:
         return cls._tail(path, 1)[:120]
-
-
-def _ami_fully_booted(settings: SandboxSettings, timeout: float = 2.0) -> bool:
-    """Log in to AMI with a plain socket and wait for the FullyBooted event."""
-    try:
-        with socket.create_connection((settings.host, settings.ami_port), timeout=timeout) as sock:
-            login = (
-                f"Action: Login\r\nUsername: {settings.ami_user}\r\n"
-                f"Secret: {settings.ami_pass}\r\nEvents: system\r\n\r\n"
-            )
-            sock.sendall(login.encode())
-            data = b""
-            deadline = time.monotonic() + timeout
-            while b"FullyBooted" not in data and time.monotonic() < deadline:
-                chunk = sock.recv(4096)
-                if not chunk or b"Authentication failed" in chunk:
-                    return False
-                data += chunk
-            with contextlib.suppress(OSError):
-                sock.sendall(b"Action: Logoff\r\n\r\n")
-            return b"FullyBooted" in data
-    except OSError:
-        return False
-
-
-def _ari_answers(settings: SandboxSettings, timeout: float = 2.0) -> bool:
-    url = f"http://{settings.host}:{settings.ari_port}/ari/asterisk/info"
-    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_pass}".encode()).decode()
-    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return bool(response.status == 200)
-    except (OSError, urllib.error.URLError):
-        return False

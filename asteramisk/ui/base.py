@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         RealtimeSessionModelSettings,
     )
 
-    from asteramisk.agent.tools import AgentSession
+    from asteramisk.agent.session import AgentSession
 
 __all__ = ["DIGIT_WORDS", "UI", "spoken_digits"]
 
@@ -43,6 +43,8 @@ class _GoBack(Exception):
 class UI(ABC):
     """One conversation with one person: a call (``VoiceUI``) or a text thread (``TextUI``)."""
 
+    is_call: bool = False
+    """True for a phone call (``VoiceUI``), False for a text conversation."""
     back_key: str = "*"
     """The key (or text) that goes back one menu level; set to "" to disable."""
     menu_retries: int = 3
@@ -221,25 +223,30 @@ class UI(ABC):
         ``Agent`` is converted), ``realtime_model`` replaces the OpenAI websocket model (tests
         give a scripted one), ``realtime_settings`` adds model settings (voice, turn
         detection...) and ``realtime_config`` is the runner's config. Returns the
-        :class:`~asteramisk.agent.tools.AgentSession` with the transcript, once either side
+        :class:`~asteramisk.agent.session.AgentSession` with the transcript, once either side
         has ended the conversation.
         """
-        from asteramisk.agent.conversation import connect_agent
+        if mode not in ("cascade", "realtime"):
+            raise ValueError(f"mode must be 'cascade' or 'realtime', not {mode!r}")
+        options = {
+            "context": context,
+            "greeting": greeting,
+            "max_turns": max_turns,
+            "run_config": run_config,
+            "phrases": tuple(phrases) if phrases else None,
+            "idle_timeout": idle_timeout,
+            "mode": mode,
+            "realtime_model": realtime_model,
+            "realtime_settings": realtime_settings,
+            "realtime_config": realtime_config,
+        }
+        return await self._connect_agent(agent, options)
 
-        return await connect_agent(
-            self,
-            agent,
-            context=context,
-            greeting=greeting,
-            max_turns=max_turns,
-            run_config=run_config,
-            phrases=phrases,
-            idle_timeout=idle_timeout,
-            mode=mode,
-            realtime_model=realtime_model,
-            realtime_settings=realtime_settings,
-            realtime_config=realtime_config,
-        )
+    async def _connect_agent(self, agent: Any, options: dict[str, Any]) -> AgentSession:
+        """Run the agent driver of this medium (a subclass imports it on first use, so the
+        UI layer does not depend on the agents); ``options`` are the fields of
+        :class:`~asteramisk.agent.session.AgentOptions`."""
+        raise TypeError(f"connect_openai_agent does not know {type(self).__name__}")
 
 
 DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

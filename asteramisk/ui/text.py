@@ -10,45 +10,23 @@ for digits. The menus of the UI base read as numbered lists. A conversation idle
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from asteramisk.asterisk.messaging import check_number, encode_body, parse_number
 from asteramisk.config import config
 from asteramisk.exceptions import ConfigurationError, HangupException
 from asteramisk.ui.base import UI, spoken_digits
 from asteramisk.ui.conversations import conversations
 
-__all__ = ["TextUI", "check_number", "parse_number"]
+if TYPE_CHECKING:
+    from asteramisk.agent.session import AgentSession
+
+__all__ = ["TextUI", "check_number", "encode_body", "parse_number"]
 
 Sender = Callable[[str, str, str], Awaitable[None]]
 """``send(to_number, from_number, body)``: delivers one text."""
-
-_SIP_USER = re.compile(r"sips?:([^@;>]+)")
-_NUMBER = re.compile(r"^\+?[0-9A-Za-z*#]{1,64}$")
-
-
-def check_number(number: str, what: str = "number") -> str:
-    """``number`` as a string, or a ValueError naming ``what`` when it is not a phone number
-    or extension (digits, a leading +, the letters and * # of extensions)."""
-    number = str(number)
-    if not _NUMBER.match(number):
-        raise ValueError(
-            f"{what} {number!r} is not a phone number: use digits (a leading + and the "
-            "letters and * # of extensions are allowed)."
-        )
-    return number
-
-
-def parse_number(address: str) -> str:
-    """The phone number in whatever form ``MESSAGE(from)`` takes.
-
-    ``5550100``, ``sip:5550100@host``, ``"Name" <sip:+15550100@host:5060>`` all give the
-    number (a leading + is kept).
-    """
-    match = _SIP_USER.search(address)
-    user = match.group(1) if match else address
-    return re.sub(r"[^0-9+*#A-Za-z]", "", user.strip().strip('"'))
 
 
 class TextUI(UI):
@@ -158,7 +136,8 @@ class TextUI(UI):
     def _invalid_wording(self) -> str:
         return "Sorry, that is not one of the choices."
 
+    async def _connect_agent(self, agent: Any, options: dict[str, Any]) -> AgentSession:
+        from asteramisk.agent.session import AgentOptions
+        from asteramisk.agent.text import run_text
 
-def encode_body(body: str) -> str:
-    """A message body for AMI ``Base64Body``."""
-    return base64.b64encode(body.encode("utf-8")).decode("ascii")
+        return await run_text(self, agent, AgentOptions(**options))

@@ -1,4 +1,4 @@
-"""VoiceUI: a phone call, with the README's verbs, on the call primitives of any transport.
+"""VoiceUI: a phone call, with the README's verbs, on the call's audio (:class:`CallAudio`).
 
 ``say`` synthesises speech (cached on disk, made off the event loop) and returns once it has
 been spoken. A key pressed while the app speaks stops the speech and counts for the ``gather``
@@ -11,43 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import wave
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from asteramisk.asterisk.control import ALL_KEYS, CallControl
-from asteramisk.config import config
-from asteramisk.exceptions import ConfigurationError, HangupException
+from asteramisk.asterisk.control import CallControl
+from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
-from asteramisk.media.stt import get_stt_engine
-from asteramisk.media.tts import TTSCache, get_engine
+from asteramisk.media.speech import Speech
+from asteramisk.ui.audio import CallAudio
 from asteramisk.ui.base import DIGIT_WORDS, UI, spoken_digits
 
+if TYPE_CHECKING:
+    from asteramisk.agent.session import AgentSession
+
 __all__ = ["VoiceUI"]
-
-_caches: dict[tuple[str, str], TTSCache] = {}
-
-
-def tts_cache() -> TTSCache:
-    """The process's TTS cache for the configured engine and directory."""
-    directory = config.TTS_CACHE_DIR or (
-        f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}"
-    )
-    engine = get_engine()
-    key = (engine.name, directory)
-    if key not in _caches:
-        _caches[key] = TTSCache(engine, directory)
-    return _caches[key]
 
 
 class VoiceUI(UI):
     """A phone call (see the module docstring)."""
 
+    is_call = True
+
     def __init__(
         self,
         control: CallControl,
         *,
+        speech: Speech,
         remote_number: str = "",
         remote_name: str = "",
         local_number: str = "",
@@ -56,26 +46,26 @@ class VoiceUI(UI):
             remote_number=remote_number, remote_name=remote_name, local_number=local_number
         )
         self.control = control
+        self.audio = CallAudio(control, speech)
+        """The call's audio both ways: what the verbs below and the voice agents use."""
         self._pending_keys = ""
-        self._stream: AudioStream | None = None
         self.transcript: list[tuple[str, str]] = []
-        self.barge_in = True
+
+    @property
+    def barge_in(self) -> bool:
         """Whether the caller speaking stops what the app says (once the app listens)."""
+        return self.audio.barge_in
+
+    @barge_in.setter
+    def barge_in(self, value: bool) -> None:
+        self.audio.barge_in = value
 
     # -- speech and sound ----------------------------------------------------------------
-
-    async def _speech_file(self, text: str) -> str:
-        """The Asterisk-side name of the synthesised ``text`` (made if not cached)."""
-        return _asterisk_name(await tts_cache().get(text))
-
-    async def _speech_pcm(self, text: str) -> bytes:
-        """The synthesised ``text`` as 8 kHz 16-bit PCM, for streaming (made if not cached)."""
-        return await asyncio.to_thread(_wav_pcm, await tts_cache().get(text))
 
     async def _play_interruptible(self, sound: str) -> None:
         if self._pending_keys:
             return  # the caller already answered: do not make them listen
-        key = await self.control.play(sound, ALL_KEYS, self._stream_speaking())
+        key = await self.audio.play(sound)
         if key:
             self._pending_keys += key
 
@@ -98,7 +88,7 @@ class VoiceUI(UI):
         """Speak ``text``; returns once spoken, or as soon as the caller presses a key."""
         self._check_open()
         self.transcript.append(("say", text))
-        await self._play_interruptible(await self._speech_file(text))
+        await self._play_interruptible(await self.audio.speech.file(text))
 
     async def play(self, sound: str) -> None:
         """Play an Asterisk sound name (``hello-world``), a local WAV file or an http(s) URL."""
@@ -106,15 +96,11 @@ class VoiceUI(UI):
         if sound.startswith(("http://", "https://")):
             name = sound
         elif "/" in sound and Path(sound).suffix:
-            name = await self._local_file(Path(sound))
+            name = await self.audio.speech.local_file(Path(sound))
         else:
             name = sound
         self.transcript.append(("play", sound))
         await self._play_interruptible(name)
-
-    async def _local_file(self, path: Path) -> str:
-        """Copy a local file into the directory Asterisk reads, converted to 8 kHz WAV."""
-        return _asterisk_name(await asyncio.to_thread(_convert_file, path, tts_cache().directory))
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -139,7 +125,7 @@ class VoiceUI(UI):
         it has been said.
         """
         self._check_open()
-        if speech and self.control.can_listen:
+        if speech and self.audio.can_listen:
             stream = await self._say_then_listen(text)
             answer, spoken = await self._speech_or_keys(
                 stream, timeout, DIGIT_WORDS, num_digits=num_digits, finish_on_key=finish_on_key
@@ -184,7 +170,7 @@ class VoiceUI(UI):
         streams with ``EXEC AudioSocket`` once ``text`` has played) keys do.
         """
         self._check_open()
-        if not self.control.can_listen:
+        if not self.audio.can_listen:
             return await self.gather(text, num_digits=64, timeout=timeout, finish_on_key="#")
         for _attempt in range(retries + 1):
             stream = await self._say_then_listen(text)
@@ -197,35 +183,27 @@ class VoiceUI(UI):
     async def listen(self, *, timeout: float = 8.0, phrases: Sequence[str] | None = None) -> str:
         """What the caller says next, as text ('' if nothing within ``timeout`` seconds)."""
         self._check_open()
-        stream = await self._listening()
-        return await self._transcribe(await stream.utterance(timeout), phrases)
-
-    def _stream_speaking(self) -> asyncio.Event | None:
-        """Set while the caller speaks, once the app listens (for barge-in)."""
-        stream = self._stream
-        return stream.speaking if stream is not None and self.barge_in else None
+        stream = await self.audio.stream()
+        return await self._transcribe(await stream.utterance(timeout), phrases, stream)
 
     async def _say_then_listen(self, text: str) -> AudioStream:
         """Say ``text`` and have the caller's audio streaming for their answer: already while
         it plays where the transport allows it (ARI: the caller's voice interrupts it)."""
-        if self.control.listens_while_playing:
-            (await self._listening()).clear()
+        if self.audio.by_file:
+            (await self.audio.stream()).clear()
         if text:
             await self.say(text)
-        return await self._listening()
+        return await self.audio.stream()
 
-    async def _listening(self) -> AudioStream:
-        if self._stream is None or self._stream.closed.is_set():
-            self._stream = await self.control.listen()
-        return self._stream
-
-    async def _transcribe(self, audio: bytes | None, phrases: Sequence[str] | None) -> str:
+    async def _transcribe(
+        self, audio: bytes | None, phrases: Sequence[str] | None, stream: AudioStream
+    ) -> str:
         if audio is None:
-            if self._stream is not None and self._stream.closed.is_set():
+            if stream.closed.is_set():
                 self.hung_up = True
                 raise HangupException("the caller hung up")
             return ""
-        text = await get_stt_engine().transcribe(audio, list(phrases) if phrases else None)
+        text = await self.audio.transcribe(audio, phrases)
         self.transcript.append(("heard", text))
         return text
 
@@ -262,7 +240,7 @@ class VoiceUI(UI):
             for task in (speech, key):
                 if not task.done():
                     task.cancel()
-        return await self._transcribe(audio, phrases), True
+        return await self._transcribe(audio, phrases, stream), True
 
     async def send_dtmf(self, digits: str) -> None:
         """Send DTMF ``digits`` to the caller."""
@@ -308,37 +286,14 @@ class VoiceUI(UI):
         self._check_open()
         await self.control.transfer(destination)
 
+    async def _connect_agent(self, agent: Any, options: dict[str, Any]) -> AgentSession:
+        from asteramisk.agent.session import AgentOptions
 
-media_base_url = ""
-"""Set by the Server when TTS_DELIVERY is 'http': where its media server serves the cache."""
+        settings = AgentOptions(**options)
+        if settings.mode == "realtime":
+            from asteramisk.agent.realtime import run_realtime
 
+            return await run_realtime(self, agent, settings)
+        from asteramisk.agent.voice import run_cascade
 
-def _wav_pcm(path: Path) -> bytes:
-    with wave.open(str(path), "rb") as audio:
-        return audio.readframes(audio.getnframes())
-
-
-def _asterisk_name(path: Path) -> str:
-    """How Asterisk finds a file of the speech cache: by path, or by URL over http."""
-    if config.TTS_DELIVERY == "http":
-        if not media_base_url:
-            raise ConfigurationError(
-                "TTS_DELIVERY is 'http' but no media server runs: it starts with the Server."
-            )
-        return f"{media_base_url}/{path.name}"
-    return f"{config.ASTERISK_SOUNDS_DIR}/{config.ASTERISK_TTS_SOUNDS_SUBDIR}/{path.stem}"
-
-
-def _convert_file(source: Path, directory: Path) -> Path:
-    """``source`` as 8 kHz WAV in ``directory``, converted once per version of the file."""
-    from pydub import AudioSegment
-
-    from asteramisk.media.tts.base import Audio
-    from asteramisk.media.tts.cache import to_wav_8k
-
-    stamp = f"{source.resolve()}\0{source.stat().st_mtime_ns}"
-    target = directory / f"file-{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.wav"
-    if not target.exists():
-        segment = AudioSegment.from_file(source).set_channels(1).set_sample_width(2)
-        to_wav_8k(Audio(segment.raw_data, segment.frame_rate), target)
-    return target
+        return await run_cascade(self, agent, settings)

@@ -223,14 +223,14 @@ async def test_a_crashed_instance_does_not_swallow_calls(
     await crashed.register_extension("2004", call_handler=my_call_handler, transport=transport)
     # A crash: the process is gone without unregistering (its Stasis application and its
     # AGI port disappear with it).
-    assert crashed._agi is not None and crashed._ami is not None and crashed._ari is not None
-    await crashed._agi.close()
+    assert crashed._up is not None and crashed._ari is not None
+    await crashed._up.agi.close()
     await crashed._ari.close()
-    await crashed._ami.close()
+    await crashed._up.ami.close()
     survivor = await Server.create(port=0)
-    assert survivor._ami is not None
+    assert survivor._up is not None
     for _ in range(50):  # Asterisk notices the crash when the websocket drops
-        if crashed.ari_app not in await survivor._ami.command("ari show apps"):
+        if crashed.ari_app not in await survivor._up.ami.command("ari show apps"):
             break
         await asyncio.sleep(0.1)
     served = asyncio.Event()

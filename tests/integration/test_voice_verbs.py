@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from asteramisk.media.tts import get_engine
+from asteramisk.media.tts import create_engine
 from asteramisk.media.tts.cache import to_wav_8k
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
@@ -111,7 +111,7 @@ async def test_native_say_and_play(
     server: Server, clear_phone: VirtualPhone, transport: str, tmp_path: Path
 ) -> None:
     wav = tmp_path / "thanks.wav"
-    to_wav_8k(get_engine().synthesize("Thank you for calling."), wav)
+    to_wav_8k(create_engine().synthesize("Thank you for calling."), wav)
 
     async def handler(ui: VoiceUI) -> None:
         await ui.answer()
@@ -222,14 +222,14 @@ async def test_speech_over_http_when_asterisk_does_not_share_our_disk(
     config.TTS_CACHE_DIR = str(tmp_path)  # a directory Asterisk (in its chroot) cannot see
     try:
         async with Server(port=0) as server:
-            from asteramisk.ui import voice
-
-            hello = await voice.tts_cache().get("Hello, world!")
+            assert server.speech is not None
+            speech = server.speech
+            hello = await speech.cache.get("Hello, world!")
 
             async def handler(ui: VoiceUI) -> None:
                 await ui.answer()
                 await ui.say("Thank you for calling.")
-                await ui.play(f"{voice.media_base_url}/{hello.name}")  # play() of a URL
+                await ui.play(f"{speech.media_url}/{hello.name}")  # play() of a URL
 
             await server.register_extension("2108", call_handler=handler, transport=transport)
             call = await clear_phone.call("2108")

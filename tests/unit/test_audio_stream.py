@@ -11,6 +11,7 @@ import httpx2 as httpx
 import pytest
 from openai import AsyncOpenAI
 
+from asteramisk.exceptions import STTError
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
@@ -169,5 +170,6 @@ async def test_openai_transcriber_error_surfaces() -> None:
     )
     from openai import AuthenticationError
 
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(STTError, match="OpenAI transcription") as raised:
         await OpenAITranscriber(client).transcribe(tone(300))
+    assert isinstance(raised.value.__cause__, AuthenticationError)  # mapped at the adapter

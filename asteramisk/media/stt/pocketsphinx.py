@@ -8,7 +8,6 @@ alternatives included, and check which one it said.
 
 from __future__ import annotations
 
-import audioop
 import hashlib
 import re
 import threading
@@ -16,8 +15,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from asteramisk.exceptions import ConfigurationError
+from asteramisk.media.format import FRAME_BYTES, RATE, SAMPLE_WIDTH
+from asteramisk.media.resample import Resampler
+from asteramisk.media.stt.worker import POCKETSPHINX, SpeechWorker
 
-__all__ = ["PocketsphinxEngine", "normalise"]
+__all__ = ["PocketsphinxEngine", "PocketsphinxTranscriber", "normalise"]
 
 _DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -70,13 +72,13 @@ class PocketsphinxEngine:
         return name
 
     def transcribe(
-        self, pcm: bytes, rate: int = 8000, *, phrases: Iterable[str] | None = None
+        self, pcm: bytes, rate: int = RATE, *, phrases: Iterable[str] | None = None
     ) -> str:
         """The words in ``pcm`` (see :func:`normalise` for their form; '' for none)."""
-        if len(pcm) < 320:
+        if len(pcm) < FRAME_BYTES:
             return ""
         if rate != 16000:  # the bundled model is trained on 16 kHz speech
-            pcm, _ = audioop.ratecv(pcm, 2, 1, rate, 16000, None)
+            pcm = Resampler(rate, 16000).feed(pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH])
         with self._lock:
             search = self._search(phrases)
             decoder = self._decoder
@@ -86,3 +88,19 @@ class PocketsphinxEngine:
             decoder.end_utt()
             hypothesis = decoder.hyp()
         return str(hypothesis.hypstr).strip() if hypothesis is not None else ""
+
+
+class PocketsphinxTranscriber:
+    """Pocketsphinx in a worker process of its own (see :mod:`asteramisk.media.stt.worker`):
+    started on first use, ended by ``close()``."""
+
+    name = "pocketsphinx"
+
+    def __init__(self) -> None:
+        self._worker = SpeechWorker(POCKETSPHINX)
+
+    async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
+        return await self._worker.transcribe(pcm, phrases)
+
+    async def close(self) -> None:
+        await self._worker.close()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from asteramisk.config import config
-from asteramisk.exceptions import ConfigurationError
-
-__all__ = ["Audio", "TTSEngine", "get_engine"]
+__all__ = ["Audio", "TTSEngine"]
 
 
 @dataclass(frozen=True)
@@ -32,32 +28,8 @@ class TTSEngine(ABC):
 
     @abstractmethod
     def synthesize(self, text: str) -> Audio:
-        """Speak ``text``; return the audio."""
+        """Speak ``text``; return the audio. An engine's own failure is raised as
+        :class:`~asteramisk.exceptions.TTSError` (mapped in the engine's adapter)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} voice={self.voice!r}>"
-
-
-_engines: dict[str, TTSEngine] = {}
-
-
-def get_engine(name: str | None = None) -> TTSEngine:
-    """The engine ``name`` (default: ``config.TTS_ENGINE``), created once per process."""
-    name = (name or config.TTS_ENGINE).lower()
-    if name == "auto":
-        name = "piper" if importlib.util.find_spec("piper") else "gtts"
-    if name not in _engines:
-        if name == "piper":
-            from asteramisk.media.tts.piper import PiperEngine
-
-            _engines[name] = PiperEngine()
-        elif name == "gtts":
-            from asteramisk.media.tts.gtts import GTTSEngine
-
-            _engines[name] = GTTSEngine()
-        else:
-            raise ConfigurationError(
-                f"TTS_ENGINE is {name!r}; it must be 'piper', 'gtts' or 'auto'. "
-                "Set config.TTS_ENGINE = 'piper' or export TTS_ENGINE=piper."
-            )
-    return _engines[name]

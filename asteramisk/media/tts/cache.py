@@ -8,18 +8,14 @@ two calls asking for the same new phrase at once share one synthesis.
 from __future__ import annotations
 
 import asyncio
-import audioop
 import hashlib
 import os
-import tempfile
-import wave
 from pathlib import Path
 
+from asteramisk.media.format import to_phone_rate, write_wav
 from asteramisk.media.tts.base import Audio, TTSEngine
 
 __all__ = ["TTSCache", "phrase_key", "to_wav_8k"]
-
-RATE = 8000
 
 
 def phrase_key(engine: TTSEngine, text: str) -> str:
@@ -29,22 +25,7 @@ def phrase_key(engine: TTSEngine, text: str) -> str:
 
 def to_wav_8k(audio: Audio, path: Path) -> None:
     """Write ``audio`` as 8 kHz 16-bit mono WAV, atomically (no half file is ever seen)."""
-    pcm = audio.pcm
-    if audio.rate != RATE:
-        pcm, _ = audioop.ratecv(pcm, 2, 1, audio.rate, RATE, None)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(RATE)
-            out.writeframes(pcm)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_wav(path, to_phone_rate(audio.pcm, audio.rate))
 
 
 class TTSCache:

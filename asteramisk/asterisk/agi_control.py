@@ -1,0 +1,154 @@
+"""The call primitives over a FastAGI session (see :class:`AGIControl`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any, TypeVar, cast
+
+from asteramisk.agi import AGI, core
+from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
+from asteramisk.exceptions import ActionError
+from asteramisk.media.audio_server import AudioSocketServer, AudioStream
+
+__all__ = ["AGIControl"]
+
+T = TypeVar("T")
+
+
+class AGIControl(CallControl):
+    """The primitives over a FastAGI session.
+
+    The caller's audio streams with ``EXEC AudioSocket``, which holds the AGI session while
+    it runs: the stream carries audio both ways (and the caller's keys), and any other
+    primitive first closes it, which ends ``AudioSocket()`` and frees the channel.
+    """
+
+    can_listen = True
+
+    def __init__(self, agi: AGI, pstn_endpoint: str, *, audio: AudioSocketServer) -> None:
+        self.agi = agi
+        self.pstn_endpoint = pstn_endpoint
+        self.audio = audio
+        """The AudioSocket server of the call's owner, which Asterisk streams the audio to."""
+        self._stream: AudioStream | None = None
+        self._streaming: asyncio.Future[str] | None = None  # the EXEC AudioSocket
+
+    async def _run(self, action: core.Action[T]) -> T:
+        """Execute ``action``; a failure because the caller is gone becomes a hangup.
+
+        Asterisk answers ``result=-1`` to a command the hangup interrupted, a moment before
+        its ``HANGUP`` line: the channel's status tells the two apart.
+        """
+        if self._streaming is not None:
+            await self._detach()
+        try:
+            return await self.agi.execute(action)
+        except core.AGIAppError:
+            try:
+                await self.agi.execute(core.ChannelStatus())
+            except (core.AGIError, core.AGIHangup):
+                raise core.AGIResultHangup("the caller hung up") from None
+            raise
+
+    async def listen(self) -> AudioStream:
+        """The call's audio both ways: ``EXEC AudioSocket`` to this process's AudioSocket
+        server (see the class)."""
+        if self._stream is not None and not self._stream.closed.is_set():
+            return self._stream
+        if self._streaming is not None:
+            await self._detach()
+        server = await self.audio.ensure_started()
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        streaming = self.agi.execute(core.Exec("AudioSocket", [stream_id, server.address]))
+        connected: asyncio.Future[Any] = asyncio.ensure_future(stream.connected.wait())
+        try:
+            await asyncio.wait(
+                {connected, cast("asyncio.Future[Any]", streaming)},
+                timeout=5,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            connected.cancel()
+        if not stream.connected.is_set():
+            server.forget(stream_id)
+            if streaming.done():
+                streaming.result()  # the caller hung up: raises it
+            else:
+                streaming.add_done_callback(_ignore_result)
+            raise ActionError(
+                f"Asterisk's AudioSocket() did not connect to {server.address}: can Asterisk "
+                "reach this address (AGI_SERVER_HOST)?"
+            )
+        self._stream, self._streaming = stream, streaming
+        return stream
+
+    async def _detach(self) -> None:
+        """Close the stream; once ``AudioSocket()`` has returned the channel is ours again."""
+        stream, self._stream = self._stream, None
+        streaming, self._streaming = self._streaming, None
+        if stream is not None:
+            await stream.close()
+        if streaming is not None:
+            # AudioSocket()'s own failure is no error; the next command says if the caller left
+            with contextlib.suppress(core.AGIAppError):
+                await streaming
+
+    async def close(self) -> None:
+        if self._streaming is not None and not self.agi.closed:
+            with contextlib.suppress(core.AGIException):
+                await self._detach()
+
+    async def answer(self) -> None:
+        await self._run(core.Answer())
+
+    async def hangup(self) -> None:
+        await self._run(core.Hangup())
+
+    async def play(
+        self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
+    ) -> str | None:
+        result = await self._run(core.StreamFile(sound, escape_digits))
+        return result[0] if result else None
+
+    async def wait_digit(self, timeout: float) -> str | None:
+        stream = self._stream
+        if stream is not None and not stream.closed.is_set():
+            key = await stream.next_key(timeout)  # the keys come over the stream meanwhile
+            if key is None and stream.closed.is_set():
+                await self._detach()  # raises the hangup if that is why it closed
+            return key
+        return await self._run(core.WaitForDigit(int(timeout * 1000)))
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self._run(core.Exec("SendDTMF", [digits]))
+
+    async def say_digits(self, digits: str, escape_digits: str = ALL_KEYS) -> str | None:
+        return await self._run(core.SayDigits(digits, escape_digits))
+
+    async def say_number(self, number: int, escape_digits: str = ALL_KEYS) -> str | None:
+        return await self._run(core.SayNumber(number, escape_digits))
+
+    async def record(
+        self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
+    ) -> str:
+        await self._run(core.SetAutohangup(0))
+        await self._run(
+            core.RecordFile(
+                path, core.FORMAT_WAV, finish_on_key, int(max_seconds * 1000), 0, beep, silence
+            )
+        )
+        return f"{path}.wav"
+
+    async def transfer(self, destination: str) -> None:
+        await self._run(core.Exec("Dial", [dial_target(destination, self.pstn_endpoint), "60"]))
+
+    async def variable(self, name: str) -> str | None:
+        return await self._run(core.GetFullVariable("${" + name + "}"))
+
+
+def _ignore_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

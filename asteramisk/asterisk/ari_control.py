@@ -1,0 +1,304 @@
+"""The call primitives over ARI (see :class:`ARIControl`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.ari_media import ARIMediaChannels
+from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
+from asteramisk.asterisk.stasis import StasisRouter
+from asteramisk.exceptions import ActionError, HangupException
+from asteramisk.media.audio_server import AudioSocketServer, AudioStream
+
+__all__ = ["ARIControl"]
+
+
+class ARIControl(CallControl):
+    """The primitives over ARI, for a channel in our Stasis application.
+
+    The server routes the channel's events here (:meth:`on_event`). Keys pressed while nothing
+    listens are kept (type-ahead) and count for the next ``play`` or ``wait_digit``. Once the
+    caller has hung up, every primitive raises :class:`~asteramisk.exceptions.HangupException`.
+    """
+
+    def __init__(
+        self,
+        ari: ARIClient,
+        channel_id: str,
+        pstn_endpoint: str,
+        *,
+        router: StasisRouter,
+        audio: AudioSocketServer,
+    ) -> None:
+        self.ari = ari
+        self.channel_id = channel_id
+        self.pstn_endpoint = pstn_endpoint
+        self.router = router
+        """The owner's event router: this control adds the channels it makes (a transfer's
+        leg, the audio stream's channels), so that their events reach it."""
+        self._leg_up: asyncio.Future[None] | None = None
+        self._leg_gone = asyncio.Event()
+        self.keys: asyncio.Queue[str] = asyncio.Queue()
+        self.gone = asyncio.Event()
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._stream: AudioStream | None = None
+        self._audio_channels = ARIMediaChannels(ari, channel_id, router, audio, self.on_event)
+        self._releasing: asyncio.Task[None] | None = None
+
+    # -- events, routed by the server ----------------------------------------------------
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        channel_id = str((event.get("channel") or {}).get("id", ""))
+        if self._audio_channels.owns(channel_id):
+            return
+        if channel_id and channel_id != self.channel_id:  # the leg of a transfer
+            if kind == "StasisStart" and self._leg_up is not None and not self._leg_up.done():
+                self._leg_up.set_result(None)
+            elif kind in ("StasisEnd", "ChannelDestroyed"):
+                self._leg_gone.set()
+            return
+        if kind == "ChannelDtmfReceived":
+            self.keys.put_nowait(str(event.get("digit", "")))
+        elif kind in ("PlaybackFinished", "PlaybackFailed"):
+            self._resolve(str(event.get("playback", {}).get("id", "")), event)
+        elif kind in ("RecordingFinished", "RecordingFailed"):
+            self._resolve(str(event.get("recording", {}).get("name", "")), event)
+        elif kind in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
+            self.gone.set()
+            if self._audio_channels.open_channels and self._releasing is None:
+                self._releasing = asyncio.ensure_future(self.close())
+
+    def _resolve(self, key: str, event: dict[str, Any]) -> None:
+        future = self._waiting.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(event)
+
+    async def _request(self, resource: str, operation: str, **params: Any) -> Any:
+        if self.gone.is_set():
+            raise HangupException("the caller hung up")
+        try:
+            return await self.ari.request(resource, operation, **params)
+        except ActionError:
+            if self.gone.is_set() or not await self._alive():
+                raise HangupException("the caller hung up") from None
+            raise
+
+    async def _alive(self) -> bool:
+        try:
+            await self.ari.request("channels", "get", channelId=self.channel_id)
+        except ActionError:
+            return False
+        return True
+
+    async def _until(self, future: asyncio.Future[Any], timeout: float | None = None) -> Any:
+        """Wait for ``future``, or raise HangupException when the caller goes first."""
+        gone = asyncio.ensure_future(self.gone.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {future, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        except BaseException:
+            # Cancelled: so is what we waited for (a key getter left behind would swallow
+            # the caller's next key).
+            future.cancel()
+            raise
+        finally:
+            gone.cancel()
+        if future in done:
+            return future.result()
+        if gone in done:
+            future.cancel()
+            raise HangupException("the caller hung up")
+        future.cancel()
+        raise TimeoutError
+
+    # -- the primitives ------------------------------------------------------------------
+
+    async def answer(self) -> None:
+        await self._request("channels", "answer", channelId=self.channel_id)
+
+    async def hangup(self) -> None:
+        if not self.gone.is_set():
+            await self._request("channels", "hangup", channelId=self.channel_id)
+            self.gone.set()
+
+    async def _media(
+        self, media: str, escape_digits: str, interrupt: asyncio.Event | None = None
+    ) -> str | None:
+        while escape_digits and not self.keys.empty():
+            key = self.keys.get_nowait()  # pressed before: type-ahead ends this at once
+            if key in escape_digits:
+                return key
+        playback_id = uuid.uuid4().hex
+        finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[playback_id] = finished
+        playing = asyncio.ensure_future(
+            self._request(
+                "channels", "play", channelId=self.channel_id, media=media, playbackId=playback_id
+            )
+        )
+        try:
+            await asyncio.shield(playing)
+            return await self._until_played(playback_id, finished, escape_digits, interrupt)
+        except asyncio.CancelledError:
+            # The app stopped waiting: the caller stops hearing it, at once.
+            await self.ari.cleanup("playbacks", "stop", after=playing, playbackId=playback_id)
+            raise
+        finally:
+            self._waiting.pop(playback_id, None)
+
+    async def _until_played(
+        self,
+        playback_id: str,
+        finished: asyncio.Future[dict[str, Any]],
+        escape_digits: str,
+        interrupt: asyncio.Event | None,
+    ) -> str | None:
+        while True:
+            key_task: asyncio.Future[Any] = asyncio.ensure_future(self.keys.get())
+            gone_task: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())
+            waiters: set[asyncio.Future[Any]] = {finished, key_task, gone_task}
+            if interrupt is not None:
+                waiters.add(asyncio.ensure_future(interrupt.wait()))
+            try:
+                done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters - {finished}:
+                    waiter.cancel()
+            if finished in done:
+                return None
+            if self.gone.is_set():
+                self._waiting.pop(playback_id, None)
+                raise HangupException("the caller hung up")
+            if key_task not in done:  # the caller spoke: stop at once
+                self._waiting.pop(playback_id, None)
+                with contextlib.suppress(ActionError, HangupException):
+                    await self.ari.request("playbacks", "stop", playbackId=playback_id)
+                return ""
+            key = str(key_task.result())
+            if key in escape_digits:
+                self._waiting.pop(playback_id, None)
+                with contextlib.suppress(ActionError, HangupException):
+                    await self.ari.request("playbacks", "stop", playbackId=playback_id)
+                return key
+
+    can_listen = True
+    listens_while_playing = True
+
+    async def play(
+        self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
+    ) -> str | None:
+        return await self._media(f"sound:{sound}", escape_digits, interrupt)
+
+    async def wait_digit(self, timeout: float) -> str | None:
+        if self.gone.is_set():
+            raise HangupException("the caller hung up")
+        try:
+            key: str = await self._until(asyncio.ensure_future(self.keys.get()), timeout)
+        except TimeoutError:
+            return None
+        return key
+
+    async def send_dtmf(self, digits: str) -> None:
+        await self._request("channels", "sendDTMF", channelId=self.channel_id, dtmf=digits)
+
+    async def say_digits(self, digits: str, escape_digits: str = ALL_KEYS) -> str | None:
+        return await self._media(f"digits:{digits}", escape_digits)
+
+    async def say_number(self, number: int, escape_digits: str = ALL_KEYS) -> str | None:
+        return await self._media(f"number:{number}", escape_digits)
+
+    async def record(
+        self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
+    ) -> str:
+        name = path.rsplit("/", 1)[-1]
+        finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[name] = finished
+        await self._request(
+            "channels",
+            "record",
+            channelId=self.channel_id,
+            name=name,
+            format="wav",
+            maxDurationSeconds=int(max_seconds),
+            maxSilenceSeconds=silence or 0,
+            beep="true" if beep else "false",
+            terminateOn=finish_on_key or "none",
+            ifExists="overwrite",
+        )
+        event = await self._until(finished)
+        if event.get("type") == "RecordingFailed":
+            raise ActionError(f"ARI recording {name} failed: {event.get('recording', {})}")
+        # ARI keeps recordings in Asterisk's recording spool, under their name.
+        return f"/var/spool/asterisk/recording/{name}.wav"
+
+    async def transfer(self, destination: str) -> None:
+        """Bridge the caller with a new call to ``destination`` until one side hangs up."""
+        target = dial_target(destination, self.pstn_endpoint)
+        leg_id = f"transfer-{uuid.uuid4().hex}"
+        bridge = await self._request("bridges", "create", type="mixing")
+        bridge_id = bridge.id
+        self._leg_up = asyncio.get_running_loop().create_future()
+        self._leg_gone.clear()
+        self.router.add(leg_id, self.on_event)
+        originating: asyncio.Future[Any] | None = None
+        try:
+            await self._request(
+                "bridges", "addChannel", bridgeId=bridge_id, channel=self.channel_id
+            )
+            originating = asyncio.ensure_future(
+                self._request(
+                    "channels",
+                    "originate",
+                    endpoint=target,
+                    app=self.ari.app,
+                    appArgs="asteramisk-transfer",
+                    channelId=leg_id,
+                    timeout=60,
+                )
+            )
+            await asyncio.shield(originating)  # cancelled, the hangup below waits for it
+            await self._until(self._leg_up, 70)
+            await self._request("bridges", "addChannel", bridgeId=bridge_id, channel=leg_id)
+            await self._until(asyncio.ensure_future(self._leg_gone.wait()))
+        except TimeoutError:
+            raise ActionError(f"transfer to {destination}: not answered") from None
+        finally:
+            self.router.remove(leg_id)
+            if originating is not None:
+                await self.ari.hang_up(leg_id, made_by=originating)
+            await self.ari.cleanup("bridges", "destroy", bridgeId=bridge_id)
+
+    async def listen(self) -> AudioStream:
+        """The call's audio both ways over AudioSocket (see :class:`ARIMediaChannels`):
+        ``stream.send`` plays to the caller, mixed with any playback."""
+        if self._stream is not None and not self._stream.closed.is_set():
+            return self._stream
+        if self.gone.is_set():
+            raise HangupException("the caller hung up")
+        self._stream = await self._audio_channels.open(self._request, self._until)
+        return self._stream
+
+    async def carry_stream_audio(self) -> None:
+        # The snoop channel whispers into what Asterisk writes to the caller; a channel that
+        # is only waiting in Stasis is written nothing, so a silence generator carries it.
+        await self._request("channels", "startSilence", channelId=self.channel_id)
+
+    async def close(self) -> None:
+        """Hang up the audio stream's channels and destroy its bridge."""
+        await self._audio_channels.close()
+
+    async def variable(self, name: str) -> str | None:
+        try:
+            result = await self._request(
+                "channels", "getChannelVar", channelId=self.channel_id, variable=name
+            )
+        except ActionError:
+            return None
+        value = result.get("value") if isinstance(result, dict) else None
+        return None if value is None else str(value)

@@ -1,0 +1,105 @@
+"""Our entries in Asterisk's dialplan: added at the next free priority, removed exactly.
+
+Entries are added with AMI ``DialplanExtensionAdd`` and live in Asterisk's memory. Several
+instances of an app can serve one number, each at its own priority: :meth:`Dialplan.add` takes
+the next free one (and looks again when another instance took it meanwhile). Each entry
+remembers its context and priority, so removing it removes exactly what was added.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.exceptions import ActionError
+
+__all__ = ["Dialplan", "DialplanEntry"]
+
+log = logging.getLogger(__name__)
+
+_EXTENSION_LINE = re.compile(r"^\s*'([^']*)'\s*=>\s*(\d+)\.")
+_PRIORITY_LINE = re.compile(r"^\s+(\d+)\.")
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class DialplanEntry:
+    """One line of the dialplan: ``number`` at ``priority`` in ``context`` runs ``app(data)``."""
+
+    context: str
+    number: str
+    app: str
+    data: str
+    priority: int = 0
+
+    @property
+    def line(self) -> str:
+        """How ``dialplan show`` prints the application of this entry."""
+        return f"{self.app}({self.data})"
+
+
+class Dialplan:
+    """Adds and removes dialplan entries over one AMI connection."""
+
+    def __init__(self, ami: AMIClient) -> None:
+        self.ami = ami
+
+    async def add(self, context: str, number: str, app: str, data: str) -> DialplanEntry:
+        """Add ``app(data)`` for ``number`` in ``context`` at the next free priority."""
+        for _attempt in range(_ATTEMPTS):
+            priority = await self.next_priority(context, number)
+            try:
+                await self.ami.action(
+                    {
+                        "Action": "DialplanExtensionAdd",
+                        "Context": context,
+                        "Extension": number,
+                        "Priority": str(priority),
+                        "Application": app,
+                        "ApplicationData": data,
+                    }
+                )
+            except ActionError:
+                continue  # another instance took that priority meanwhile: look again
+            log.info("Serving %s@%s at priority %d", number, context, priority)
+            return DialplanEntry(context, number, app, data, priority)
+        raise ActionError(f"Could not add {number} to the dialplan of {context}")
+
+    async def remove(self, entry: DialplanEntry) -> None:
+        """Remove exactly ``entry`` (a warning, not an error, if Asterisk refuses)."""
+        try:
+            await self.ami.action(
+                {
+                    "Action": "DialplanExtensionRemove",
+                    "Context": entry.context,
+                    "Extension": entry.number,
+                    "Priority": str(entry.priority),
+                }
+            )
+        except ActionError as exc:
+            log.warning("Could not remove %s@%s: %s", entry.number, entry.context, exc)
+
+    async def present(self, entry: DialplanEntry) -> bool:
+        """Whether Asterisk still has ``entry``'s application for its number (a restart loses
+        every entry added over AMI)."""
+        output = await self.ami.command(f"dialplan show {entry.number}@{entry.context}")
+        return entry.line in output
+
+    async def next_priority(self, context: str, number: str) -> int:
+        """One past the highest priority ``number`` has in ``context`` (1 if none)."""
+        output = await self.ami.command(f"dialplan show {number}@{context}")
+        current: str | None = None
+        priorities = [0]
+        for line in output.splitlines():
+            match = _EXTENSION_LINE.match(line)
+            if match:
+                current = match.group(1)
+                if current == number:
+                    priorities.append(int(match.group(2)))
+                continue
+            match = _PRIORITY_LINE.match(line)
+            if match and current == number:
+                priorities.append(int(match.group(1)))
+        return max(priorities) + 1

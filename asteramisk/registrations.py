@@ -1,0 +1,111 @@
+"""The numbers a Server serves, and its own dialplan entries for them.
+
+Each number gets two entries: one in ``ASTERISK_INCOMING_CALL_CONTEXT`` that runs ``Stasis()``
+into the server's own ARI application (``transport="ari"``) or ``AGI()`` towards its FastAGI
+server (``transport="agi"``), and one in ``ASTERISK_INCOMING_TEXT_CONTEXT`` that hands texts to
+its FastAGI server. Each entry remembers its context and priority
+(:class:`~asteramisk.asterisk.dialplan.DialplanEntry`), so removing a number removes exactly
+what was added, where it was added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+
+from asteramisk.asterisk.dialplan import Dialplan, DialplanEntry
+from asteramisk.config import Settings
+from asteramisk.ui import TextUI, VoiceUI
+
+__all__ = ["CallHandler", "Registration", "Registrations", "TextHandler"]
+
+CallHandler = Callable[[VoiceUI], Awaitable[object]]
+TextHandler = Callable[[TextUI], Awaitable[object]]
+
+
+@dataclass
+class Registration:
+    """One number a server serves, how, and its dialplan entries."""
+
+    number: str
+    call_handler: CallHandler | None
+    text_handler: TextHandler | None
+    ui_class: type[VoiceUI]
+    transport: str
+    call_entry: DialplanEntry | None = None
+    text_entry: DialplanEntry | None = None
+
+
+class Registrations:
+    """The registrations of one server (see the module docstring). ``agi_url(route, number)``
+    is the FastAGI URL Asterisk connects to; ``ari_app`` the server's Stasis application."""
+
+    def __init__(
+        self,
+        dialplan: Dialplan,
+        settings: Settings,
+        *,
+        ari_app: str,
+        agi_url: Callable[[str, str], str],
+    ) -> None:
+        self.dialplan = dialplan
+        self.settings = settings
+        self.ari_app = ari_app
+        self._agi_url = agi_url
+        self._by_number: dict[str, Registration] = {}
+
+    def __iter__(self) -> Iterator[Registration]:
+        return iter(list(self._by_number.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_number)
+
+    def get(self, number: str) -> Registration | None:
+        return self._by_number.get(number)
+
+    def entry(self, registration: Registration, *, text: bool) -> tuple[str, str, str, str]:
+        """The context, number, application and data of the entry for ``registration``."""
+        number = registration.number
+        if text:
+            context = self.settings.ASTERISK_INCOMING_TEXT_CONTEXT
+            return context, number, "AGI", self._agi_url("text", number)
+        context = self.settings.ASTERISK_INCOMING_CALL_CONTEXT
+        if registration.transport == "ari":
+            return context, number, "Stasis", f"{self.ari_app},{number}"
+        return context, number, "AGI", self._agi_url("call", number)
+
+    async def add(self, registration: Registration) -> None:
+        """Add the entries of ``registration`` (its number must not be registered)."""
+        registration.call_entry = await self.dialplan.add(*self.entry(registration, text=False))
+        registration.text_entry = await self.dialplan.add(*self.entry(registration, text=True))
+        self._by_number[registration.number] = registration
+
+    async def remove(self, number: str) -> Registration | None:
+        """Remove the entries of ``number``; its registration, or None if it had none."""
+        registration = self._by_number.pop(number, None)
+        if registration is not None:
+            for entry in (registration.call_entry, registration.text_entry):
+                if entry is not None:
+                    await self.dialplan.remove(entry)
+        return registration
+
+    async def restore(self) -> None:
+        """After a reconnect: add back the entries Asterisk lost (a restart loses them)."""
+        for registration in self:
+            for text in (False, True):
+                entry = registration.text_entry if text else registration.call_entry
+                if entry is not None and await self.dialplan.present(entry):
+                    continue  # this server's own entry, exactly
+                added = await self.dialplan.add(*self.entry(registration, text=text))
+                if text:
+                    registration.text_entry = added
+                else:
+                    registration.call_entry = added
+
+    async def others_after(self, registration: Registration) -> bool:
+        """Whether another instance serves the number's texts at a later priority."""
+        entry = registration.text_entry
+        if entry is None:
+            return False
+        last = await self.dialplan.next_priority(entry.context, entry.number) - 1
+        return last > entry.priority

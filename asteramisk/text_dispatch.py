@@ -1,0 +1,111 @@
+"""Incoming texts of one Server: to the conversation that waits for them, or a new one.
+
+A text reaches the server on Asterisk's message channel (FastAGI). It is read, handed over
+and the channel let go at once: the conversation's handler runs in a task of its own. A reply
+to a conversation already open (one the server started, or one a ``Communicator`` of this
+process started) is delivered to it; a text that starts a conversation runs the number's text
+handler, up to ``MAX_CONCURRENT_CONVERSATIONS``, past which it is passed on to another
+instance serving the number, or answered with a busy reply.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+
+from asteramisk.agi import AGI, core
+from asteramisk.asterisk.messaging import parse_number
+from asteramisk.config import Settings
+from asteramisk.handlers import run_handler
+from asteramisk.lifecycle import TaskSet
+from asteramisk.registrations import Registration, Registrations, TextHandler
+from asteramisk.ui import TextUI
+from asteramisk.ui.conversations import conversations
+
+__all__ = ["BUSY_TEXT", "TextDispatcher"]
+
+log = logging.getLogger("asteramisk.server")
+
+BUSY_TEXT = "We are sorry, we cannot take another conversation right now. Please try later."
+
+Send = Callable[[str, str, str], Awaitable[None]]
+
+
+class TextDispatcher:
+    """The incoming texts of one server (see the module docstring). ``handler_of`` gives the
+    text handler of a registration, or None when the number takes no new conversations."""
+
+    def __init__(
+        self,
+        registrations: Registrations,
+        settings: Settings,
+        *,
+        send: Send,
+        handler_of: Callable[[Registration], TextHandler | None],
+        tasks: TaskSet,
+    ) -> None:
+        self.registrations = registrations
+        self.settings = settings
+        self._send = send
+        self._handler_of = handler_of
+        self._tasks = tasks
+        self.conversations: set[TextUI] = set()
+        """The conversations this server's text handlers hold (for the limit)."""
+
+    async def on_text(self, agi: AGI) -> None:
+        """One incoming text. Returning without hanging up passes it on to the next
+        priority."""
+        number = agi.args[0] if agi.args else agi.env.get("agi_extension", "")
+        sender = await agi.execute(core.GetFullVariable("${MESSAGE(from)}")) or ""
+        encoded = await agi.execute(core.GetFullVariable("${BASE64_ENCODE(${MESSAGE(body)})}"))
+        body = base64.b64decode(encoded or "").decode("utf-8", "replace")
+        their = parse_number(sender)
+        conversation = conversations.get(number, their)
+        if conversation is not None:
+            conversation.deliver(body)
+        else:
+            registration = self.registrations.get(number)
+            handler = None if registration is None else self._handler_of(registration)
+            if registration is None or handler is None:
+                return
+            limit = self.settings.MAX_CONCURRENT_CONVERSATIONS
+            if len(self.conversations) < limit:
+                self._start(handler, number, their, body)
+            elif await self._passed_on(registration):
+                return
+            else:
+                await self._send(their, number, BUSY_TEXT)
+        await agi.execute(core.Hangup())  # handled: the dialplan stops here
+
+    def _start(self, handler: TextHandler, number: str, their: str, body: str) -> None:
+        ui = TextUI(
+            self._send,
+            remote_number=their,
+            local_number=number,
+            idle_timeout=self.settings.TEXT_IDLE_TIMEOUT,
+        )
+        ui.first_message = body
+        conversations.add(ui)
+        self.conversations.add(ui)
+        self._tasks.spawn(self._converse(handler, ui))
+
+    async def _passed_on(self, registration: Registration) -> bool:
+        """At MAX_CONCURRENT_CONVERSATIONS: pass a new conversation on to the next priority
+        (another instance) when there is one; False when there is none."""
+        passed = await self.registrations.others_after(registration)
+        log.info(
+            "At MAX_CONCURRENT_CONVERSATIONS (%d): a text to %s %s",
+            self.settings.MAX_CONCURRENT_CONVERSATIONS,
+            registration.number,
+            "passed on to the next priority" if passed else "answered with a busy reply",
+        )
+        return passed
+
+    async def _converse(self, handler: TextHandler, ui: TextUI) -> None:
+        try:
+            await run_handler(handler, ui)
+        finally:
+            ui.hung_up = True
+            conversations.remove(ui)
+            self.conversations.discard(ui)

@@ -1,0 +1,148 @@
+"""Who owns what: a closed Server leaves nothing of its own running, and each Server keeps the
+configuration it started with."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.config import config
+from asteramisk.server import Server
+from asteramisk.testing import SandboxSettings
+from asteramisk.testing.phone import VirtualPhone
+from asteramisk.ui import VoiceUI
+
+from .test_voice_verbs import serve_once
+
+ANSWERS = ["book a table", "cancel my order"]
+
+
+@pytest.fixture
+async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
+    async with VirtualPhone("5550170", vocabulary=["what would you like"]) as p:
+        yield p
+
+
+def _children() -> set[int]:
+    """The processes this process started and that still run."""
+    found: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):
+            found |= {int(p) for p in Path(f"/proc/self/task/{task}/children").read_text().split()}
+    return found
+
+
+def _listening() -> set[int]:
+    """The TCP ports this process listens on."""
+    sockets = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith("socket:["):
+                sockets.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in sockets:  # LISTEN, one of ours
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _threads() -> set[str]:
+    """Threads besides the event loop's executor (asyncio.to_thread's pool is the loop's)."""
+    return {t.name for t in threading.enumerate() if not t.name.startswith("asyncio_")}
+
+
+def _tasks() -> set[asyncio.Task[object]]:
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+
+
+async def _serve_a_call_that_uses_everything(server: Server, phone: VirtualPhone) -> str:
+    """One call that speaks over http (media server), listens (AudioSocket server) and
+    recognises speech (the recogniser's worker process)."""
+
+    async def handler(ui: VoiceUI) -> str:
+        await ui.answer()
+        return await ui.prompt("What would you like?", phrases=ANSWERS, timeout=10)
+
+    result = await serve_once(server, phone, "agi", "2401", handler)
+    call = await phone.call("2401")
+    assert await call.hear(timeout=10) == "what would you like"
+    await call.say("cancel my order")
+    answer: str = await asyncio.wait_for(result, 15)
+    await call.wait_hangup(10)
+    return answer
+
+
+async def test_a_closed_server_leaves_nothing_running(
+    asterisk: SandboxSettings, phone: VirtualPhone, tmp_path: Path
+) -> None:
+    config.TTS_DELIVERY = "http"
+    config.TTS_CACHE_DIR = str(tmp_path)
+    try:
+        before = (_tasks(), _children(), _listening(), _threads())
+        for _round in range(2):  # closed, then a new one in the same process: the same
+            server = await Server.create(port=0)
+            assert server.speech is not None
+            assert await _serve_a_call_that_uses_everything(server, phone) == "cancel my order"
+            assert server.speech.media_url  # the media server ran
+            assert _listening() - before[2]  # the server's sockets were open
+            await server.close()
+            await asyncio.sleep(0.1)  # closed connections' callbacks run
+            assert _tasks() <= before[0], _tasks() - before[0]
+            assert _children() <= before[1]  # the recogniser's worker ended
+            assert _listening() <= before[2]  # FastAGI, AudioSocket and media http closed
+            assert _threads() <= before[3]
+    finally:
+        del config.TTS_DELIVERY
+        config.TTS_CACHE_DIR = asterisk.env()["TTS_CACHE_DIR"]
+
+
+async def test_each_server_keeps_the_configuration_it_started_with(
+    asterisk: SandboxSettings,
+) -> None:
+    """A change to ``config`` after start reaches no running server: each removes its
+    entries from the context it added them to."""
+    other = "asteramisk-test-other"
+    async with AMIClient() as ami:
+
+        async def shown(context: str) -> str:
+            return await ami.command(f"dialplan show 2402@{context}")
+
+        first = await Server.create(port=0)
+        try:
+            config.ASTERISK_INCOMING_CALL_CONTEXT = other
+            second = await Server.create(port=0)
+            try:
+                config.ASTERISK_INCOMING_CALL_CONTEXT = asterisk.call_context
+                await first.register_extension("2402", call_handler=_never)
+                await second.register_extension("2402", call_handler=_never)
+                assert first.ari_app in await shown(asterisk.call_context)
+                assert second.ari_app in await shown(other)
+                config.ASTERISK_INCOMING_CALL_CONTEXT = "somewhere-else"
+                await second.unregister_extension("2402")
+                assert second.ari_app not in await shown(other)  # removed where it was
+                assert first.ari_app in await shown(asterisk.call_context)
+                assert first.settings is not None
+                assert asterisk.call_context == first.settings.ASTERISK_INCOMING_CALL_CONTEXT
+            finally:
+                await second.close()
+        finally:
+            config.ASTERISK_INCOMING_CALL_CONTEXT = asterisk.call_context
+            await first.close()
+        assert first.ari_app not in await shown(asterisk.call_context)
+        await ami.action(
+            {"Action": "Command", "Command": f"dialplan remove context {other}"}, check=False
+        )
+
+
+async def _never(ui: VoiceUI) -> None:
+    raise AssertionError("no call is made in this test")
