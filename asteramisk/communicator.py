@@ -36,6 +36,7 @@ from typing import Any, Literal, Self
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
+from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.messaging import check_number, send_message
 from asteramisk.asterisk.stasis import StasisRouter, channel_of
 from asteramisk.config import Settings, config
@@ -44,28 +45,14 @@ from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.speech import Speech
 from asteramisk.ui import UI, TextUI, VoiceUI
+from asteramisk.ui.arguments import check_channel
 from asteramisk.ui.conversations import conversations
 
 __all__ = ["Communicator"]
 
 log = logging.getLogger(__name__)
 
-_CHANNEL = re.compile(r"^[A-Za-z0-9_-]+/[^\s,;\"'<>]+$")
 _NAME_FORBIDDEN = re.compile(r"[\"<>\\\x00-\x1f\x7f]")
-
-# Q.850 causes an unanswered call ends with, and how to say them.
-_CAUSES = {
-    0: "not answered",
-    1: "the number does not exist",
-    3: "no route to the number",
-    16: "hung up",
-    17: "busy",
-    18: "no answer (no response)",
-    19: "not answered",
-    21: "rejected",
-    34: "no circuit available",
-    38: "the network is out of order",
-}
 
 
 def _caller_id(number: str, name: str) -> str:
@@ -167,7 +154,7 @@ class Communicator(AsyncResource):
                 ringing.set_exception(
                     CallFailedException(
                         f"The call to {channel.get('name') or channel_id} failed: "
-                        f"{_CAUSES.get(cause, event.get('cause_txt') or 'no answer')} "
+                        f"{describe_cause(cause, event.get('cause_txt') or 'no answer')} "
                         f"(cause {cause}).",
                         cause=cause,
                         cause_txt=str(event.get("cause_txt", "")),
@@ -197,12 +184,7 @@ class Communicator(AsyncResource):
         if (recipient_number is None) == (channel is None):
             raise ValueError("make_call needs recipient_number or channel (one of the two).")
         if channel is not None:
-            if not _CHANNEL.match(channel):
-                raise ValueError(
-                    f"channel {channel!r} is not a dial string like 'PJSIP/100' or "
-                    "'PJSIP/5550100@trunk'."
-                )
-            endpoint, remote = channel, channel
+            endpoint = remote = check_channel("make_call", channel)
         else:
             remote = check_number(str(recipient_number), "recipient_number")
             endpoint = f"PJSIP/{remote}@{settings.ASTERISK_PSTN_ENDPOINT}"

@@ -8,13 +8,17 @@ import uuid
 from typing import Any, TypeVar, cast
 
 from asteramisk.agi import AGI, core
+from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
-from asteramisk.exceptions import ActionError
+from asteramisk.exceptions import ActionError, CallFailedException
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
 __all__ = ["AGIControl"]
 
 T = TypeVar("T")
+
+_DIAL_CAUSES = {"BUSY": 17, "NOANSWER": 19, "CONGESTION": 34, "CHANUNAVAIL": 3}
+"""The Q.850 cause of a failed ``Dial()`` when Asterisk gives none (``HANGUPCAUSE``)."""
 
 
 class AGIControl(CallControl):
@@ -143,7 +147,20 @@ class AGIControl(CallControl):
         return f"{path}.wav"
 
     async def transfer(self, destination: str) -> None:
+        """``Dial()`` the destination: returns once the bridged call has ended; raises
+        :class:`CallFailedException` if it was not answered (``DIALSTATUS``)."""
         await self._run(core.Exec("Dial", [dial_target(destination, self.pstn_endpoint), "60"]))
+        status = await self._run(core.GetVariable("DIALSTATUS")) or ""
+        if status == "ANSWER":
+            return
+        raw = await self._run(core.GetVariable("HANGUPCAUSE")) or ""
+        cause = int(raw) if raw.isdigit() else _DIAL_CAUSES.get(status, 0)
+        raise CallFailedException(
+            f"The transfer to {destination} failed: {describe_cause(cause, status.lower())} "
+            f"(DIALSTATUS {status or 'unset'}, cause {cause}).",
+            cause,
+            status,
+        )
 
     async def variable(self, name: str) -> str | None:
         return await self._run(core.GetFullVariable("${" + name + "}"))

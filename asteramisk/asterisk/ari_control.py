@@ -9,9 +9,10 @@ from typing import Any
 
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_media import ARIMediaChannels
+from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
 from asteramisk.asterisk.stasis import StasisRouter
-from asteramisk.exceptions import ActionError, HangupException
+from asteramisk.exceptions import ActionError, CallFailedException, HangupException
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
 __all__ = ["ARIControl"]
@@ -57,10 +58,13 @@ class ARIControl(CallControl):
         if self._audio_channels.owns(channel_id):
             return
         if channel_id and channel_id != self.channel_id:  # the leg of a transfer
-            if kind == "StasisStart" and self._leg_up is not None and not self._leg_up.done():
-                self._leg_up.set_result(None)
+            leg_up = self._leg_up
+            if kind == "StasisStart" and leg_up is not None and not leg_up.done():
+                leg_up.set_result(None)
             elif kind in ("StasisEnd", "ChannelDestroyed"):
                 self._leg_gone.set()
+                if leg_up is not None and not leg_up.done():  # it failed before answering
+                    leg_up.set_exception(_leg_failed(event))
             return
         if kind == "ChannelDtmfReceived":
             self.keys.put_nowait(str(event.get("digit", "")))
@@ -263,11 +267,17 @@ class ARIControl(CallControl):
                 )
             )
             await asyncio.shield(originating)  # cancelled, the hangup below waits for it
-            await self._until(self._leg_up, 70)
+            await self._until(self._leg_up, 70)  # the leg's own timeout ends it first
             await self._request("bridges", "addChannel", bridgeId=bridge_id, channel=leg_id)
             await self._until(asyncio.ensure_future(self._leg_gone.wait()))
         except TimeoutError:
-            raise ActionError(f"transfer to {destination}: not answered") from None
+            raise CallFailedException(
+                f"The transfer to {destination} was not answered.", cause=19
+            ) from None
+        except CallFailedException as exc:
+            raise CallFailedException(
+                f"The transfer to {destination} failed: {exc}", exc.cause, exc.cause_txt
+            ) from None
         finally:
             self.router.remove(leg_id)
             if originating is not None:
@@ -302,3 +312,10 @@ class ARIControl(CallControl):
             return None
         value = result.get("value") if isinstance(result, dict) else None
         return None if value is None else str(value)
+
+
+def _leg_failed(event: dict[str, Any]) -> CallFailedException:
+    """Why a transfer's leg ended before it was answered."""
+    cause = int(event.get("cause") or 0)
+    text = str(event.get("cause_txt") or "")
+    return CallFailedException(f"{describe_cause(cause, text)} (cause {cause})", cause, text)

@@ -66,8 +66,10 @@ class CallControl(ABC):
 
     @abstractmethod
     async def transfer(self, destination: str) -> None:
-        """Send the call to ``destination``: a channel (``PJSIP/100``) or a number
-        (dialled through the PSTN trunk)."""
+        """Connect the call to ``destination``: a channel (``PJSIP/100``) or a number
+        (dialled through the PSTN trunk), until one side hangs up.
+        :class:`~asteramisk.exceptions.CallFailedException` (with the Q.850 cause) when the
+        destination does not answer."""
 
     @abstractmethod
     async def variable(self, name: str) -> str | None: ...

@@ -12,12 +12,12 @@ from asteramisk.exceptions import SandboxError
 from asteramisk.testing import confedit
 from asteramisk.testing.sandbox_settings import SandboxSettings
 
-__all__ = ["ETC", "render_config"]
+__all__ = ["ETC", "example_configs", "render_config"]
 
 ETC = "/etc/asteramisk-sandbox"  # inside the chroot
 
 
-def _example_configs() -> Path:
+def example_configs() -> Path:
     """The ``example_configs`` directory the sandbox renders its configuration from."""
     candidates = [
         Path(os.environ.get("ASTERAMISK_EXAMPLE_CONFIGS", "")),
@@ -35,7 +35,7 @@ def _example_configs() -> Path:
 
 def render_config(settings: SandboxSettings, root: Path) -> dict[str, str]:
     """The Asterisk config files of the sandbox in ``root``, by name."""
-    source = _example_configs()
+    source = example_configs()
     files = {
         path.relative_to(source).as_posix(): path.read_text()
         for path in sorted(source.rglob("*.conf"))

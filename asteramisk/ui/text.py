@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from asteramisk.asterisk.messaging import check_number, encode_body, parse_number
 from asteramisk.config import config
 from asteramisk.exceptions import ConfigurationError, HangupException
+from asteramisk.ui.arguments import check_text
 from asteramisk.ui.base import UI, spoken_digits
 from asteramisk.ui.conversations import conversations
 
@@ -70,6 +71,7 @@ class TextUI(UI):
 
     async def say(self, text: str) -> None:
         """Send ``text`` as a message."""
+        check_text("say", text)
         self._check_open()
         self.transcript.append(("sent", text))
         await self._send(self.remote_number, self.local_number, text)

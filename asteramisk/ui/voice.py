@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 from asteramisk.asterisk.control import CallControl
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
+from asteramisk.media.format import DTMF_KEYS
 from asteramisk.media.speech import Speech
+from asteramisk.ui.arguments import (
+    DIAL_KEYS,
+    check_destination,
+    check_keys,
+    check_positive,
+    check_sound,
+    check_text,
+)
 from asteramisk.ui.audio import CallAudio
 from asteramisk.ui.base import DIGIT_WORDS, UI, spoken_digits
 
@@ -86,12 +95,14 @@ class VoiceUI(UI):
 
     async def say(self, text: str) -> None:
         """Speak ``text``; returns once spoken, or as soon as the caller presses a key."""
+        check_text("say", text)
         self._check_open()
         self.transcript.append(("say", text))
         await self._play_interruptible(await self.audio.speech.file(text))
 
     async def play(self, sound: str) -> None:
         """Play an Asterisk sound name (``hello-world``), a local WAV file or an http(s) URL."""
+        check_sound("play", sound)
         self._check_open()
         if sound.startswith(("http://", "https://")):
             name = sound
@@ -124,6 +135,11 @@ class VoiceUI(UI):
         ``num_digits``). Over ARI the caller may start while ``text`` plays; over AGI, once
         it has been said.
         """
+        check_text("gather", text)
+        check_positive("gather", num_digits, "num_digits")
+        check_positive("gather", timeout, "timeout")
+        if finish_on_key:
+            check_keys("gather", finish_on_key, DTMF_KEYS, "finish_on_key")
         self._check_open()
         if speech and self.audio.can_listen:
             stream = await self._say_then_listen(text)
@@ -169,6 +185,8 @@ class VoiceUI(UI):
         answer too. Over ARI the caller's voice interrupts ``text``; over AGI (whose audio
         streams with ``EXEC AudioSocket`` once ``text`` has played) keys do.
         """
+        check_text("prompt", text)
+        check_positive("prompt", timeout, "timeout")
         self._check_open()
         if not self.audio.can_listen:
             return await self.gather(text, num_digits=64, timeout=timeout, finish_on_key="#")
@@ -243,14 +261,16 @@ class VoiceUI(UI):
         return await self._transcribe(audio, phrases, stream), True
 
     async def send_dtmf(self, digits: str) -> None:
-        """Send DTMF ``digits`` to the caller."""
+        """Send DTMF ``digits`` to the caller (0-9, *, # and A-D)."""
+        check_keys("send_dtmf", digits, DIAL_KEYS)
         self._check_open()
         await self.control.send_dtmf(digits)
 
     async def say_digits(self, digits: str | int) -> None:
         """Say each digit with Asterisk's own recordings."""
+        digits = check_keys("say_digits", str(digits), DTMF_KEYS)
         self._check_open()
-        key = await self.control.say_digits(str(digits))
+        key = await self.control.say_digits(digits)
         if key:
             self._pending_keys += key
 
@@ -276,13 +296,21 @@ class VoiceUI(UI):
         Returns the recording's path as Asterisk sees it, with its ``.wav`` extension (over
         ARI, Asterisk keeps it in its recording spool under the last part of ``path``).
         """
+        check_sound("record", path, "path")
+        check_positive("record", max_seconds, "max_seconds")
+        if finish_on_key:
+            check_keys("record", finish_on_key, DTMF_KEYS, "finish_on_key")
         self._check_open()
         return await self.control.record(
             path, max_seconds=max_seconds, silence=silence, beep=beep, finish_on_key=finish_on_key
         )
 
     async def transfer(self, destination: str) -> None:
-        """Connect the caller to ``destination``: a number or a channel (``PJSIP/100``)."""
+        """Connect the caller to ``destination``: a number or a channel (``PJSIP/100``),
+        until one side hangs up. Raises
+        :class:`~asteramisk.exceptions.CallFailedException` (with its Q.850 ``cause``) when
+        the destination is busy, refuses or does not answer: the caller is still the app's."""
+        destination = check_destination("transfer", destination)
         self._check_open()
         await self.control.transfer(destination)
 

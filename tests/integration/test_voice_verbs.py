@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from asteramisk.exceptions import CallFailedException
 from asteramisk.media.tts import create_engine
 from asteramisk.media.tts.cache import to_wav_8k
 from asteramisk.server import Server
@@ -211,6 +213,32 @@ async def test_transfer_connects_the_caller_to_another_number(
     call = await clear_phone.call("2106")
     assert "thank you for calling" in await hear_until(call, "calling")
     await call.wait_hangup(15)  # sales hung up, the transfer ended, the front desk hung up
+
+
+async def test_a_transfer_that_fails_says_so_at_once_and_the_caller_stays(
+    server: Server, clear_phone: VirtualPhone, transport: str
+) -> None:
+    """The sandbox's PSTN rejects a number nobody serves (cause 1): the transfer raises with
+    that cause within seconds, and the app still has the caller."""
+    outcome: asyncio.Future[tuple[int | None, float]] = asyncio.get_running_loop().create_future()
+
+    async def front_desk(ui: VoiceUI) -> None:
+        await ui.answer()
+        started = time.monotonic()
+        try:
+            await ui.transfer("2199")  # served by nobody
+        except CallFailedException as exc:
+            outcome.set_result((exc.cause, time.monotonic() - started))
+            await ui.say("Thank you for calling.")
+        else:
+            outcome.set_result((None, time.monotonic() - started))
+
+    await server.register_extension("2109", call_handler=front_desk, transport=transport)
+    call = await clear_phone.call("2109")
+    cause, seconds = await asyncio.wait_for(outcome, 30)
+    assert cause == 1 and seconds < 5
+    assert "thank you for calling" in await hear_until(call, "calling")
+    await call.wait_hangup(15)
 
 
 async def test_speech_over_http_when_asterisk_does_not_share_our_disk(

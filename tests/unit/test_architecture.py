@@ -145,7 +145,8 @@ def test_the_agents_use_only_the_public_face_of_a_call() -> None:
 _CONSTANT_TABLES = {
     ("asteramisk.media.tts.registry", "ENGINES"),
     ("asteramisk.media.stt.registry", "ENGINES"),
-    ("asteramisk.communicator", "_CAUSES"),
+    ("asteramisk.asterisk.causes", "_CAUSES"),
+    ("asteramisk.asterisk.agi_control", "_DIAL_CAUSES"),
     ("asteramisk.media.stt.pocketsphinx", "_DIGITS"),
 }
 # Process-wide state with a documented owner per entry.
