@@ -20,6 +20,7 @@ from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import DTMF_KEYS
 from asteramisk.media.speech import Speech
+from asteramisk.media.tts.chunks import split_text
 from asteramisk.ui.arguments import (
     DIAL_KEYS,
     check_destination,
@@ -94,11 +95,27 @@ class VoiceUI(UI):
             await self.control.hangup()
 
     async def say(self, text: str) -> None:
-        """Speak ``text``; returns once spoken, or as soon as the caller presses a key."""
+        """Speak ``text``; returns once spoken, or as soon as the caller presses a key.
+
+        Long text is said in pieces (sentences, at most a few hundred characters each), each
+        synthesised while the one before it plays."""
         check_text("say", text)
         self._check_open()
         self.transcript.append(("say", text))
-        await self._play_interruptible(await self.audio.speech.file(text))
+        pieces = split_text(text) or [text]
+        # Long text: the next piece is synthesised while this one plays.
+        making = asyncio.ensure_future(self.audio.speech.file(pieces[0]))
+        try:
+            for number in range(len(pieces)):
+                sound = await making
+                if number + 1 < len(pieces):
+                    making = asyncio.ensure_future(self.audio.speech.file(pieces[number + 1]))
+                await self._play_interruptible(sound)
+                if self._pending_keys:
+                    break  # the caller answered: the rest is not said
+        finally:
+            if not making.done():
+                making.cancel()
 
     async def play(self, sound: str) -> None:
         """Play an Asterisk sound name (``hello-world``), a local WAV file or an http(s) URL."""
@@ -261,7 +278,7 @@ class VoiceUI(UI):
         return await self._transcribe(audio, phrases, stream), True
 
     async def send_dtmf(self, digits: str) -> None:
-        """Send DTMF ``digits`` to the caller (0-9, *, # and A-D)."""
+        """Send DTMF ``digits`` to the caller (``0-9``, ``*``, ``#`` and ``A-D``)."""
         check_keys("send_dtmf", digits, DIAL_KEYS)
         self._check_open()
         await self.control.send_dtmf(digits)

@@ -1,8 +1,10 @@
 """A disk cache of synthesised phrases, as 8 kHz WAV files Asterisk plays without transcoding.
 
 The file name is a hash of the engine, the voice and the exact text, so "1.5" and "15" never
-collide and a restart finds what was made before. Synthesis and conversion run in a thread;
-two calls asking for the same new phrase at once share one synthesis.
+collide and a restart finds what was made before. Long text is synthesised in pieces
+(:mod:`asteramisk.media.tts.chunks`), so no text can take unbounded time or memory at once.
+Synthesis and conversion run in a thread; two calls asking for the same new phrase at once
+share one synthesis.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from asteramisk.media.format import to_phone_rate, write_wav
 from asteramisk.media.tts.base import Audio, TTSEngine
+from asteramisk.media.tts.chunks import split_text
 
 __all__ = ["TTSCache", "phrase_key", "to_wav_8k"]
 
@@ -64,5 +67,11 @@ class TTSCache:
         return path
 
     def _make(self, text: str, path: Path) -> None:
+        """Synthesise ``text`` piece by piece (bounded time and memory a piece), as one file."""
         self.syntheses += 1
-        to_wav_8k(self.engine.synthesize(text), path)
+        pieces = split_text(text) or [""]
+        pcm = b"".join(
+            to_phone_rate(audio.pcm, audio.rate)
+            for audio in (self.engine.synthesize(piece) for piece in pieces)
+        )
+        write_wav(path, pcm)
