@@ -10,6 +10,9 @@ from asteramisk.exceptions import (
     CallFailedException,
     ConfigurationError,
     HangupException,
+    MediaError,
+    PlaybackError,
+    RecordingError,
 )
 from asteramisk.runner import run
 
@@ -21,6 +24,9 @@ __all__ = [
     "CallFailedException",
     "ConfigurationError",
     "HangupException",
+    "MediaError",
+    "PlaybackError",
+    "RecordingError",
     "__version__",
     "config",
     "run",

@@ -10,6 +10,9 @@ The tree::
     │   └── ActionError                 an AMI action or ARI request was refused or timed out
     ├── HangupException             the other party hung up (an outcome, not a crash)
     ├── CallFailedException         an outgoing call was not answered (carries the hangup cause)
+    ├── MediaError                  Asterisk could not play or record what it was asked to
+    │   ├── PlaybackError               a sound, speech or URL did not play
+    │   └── RecordingError              a recording could not be made
     ├── SandboxError                the Asterisk sandbox could not be provisioned or started
     ├── TTSError                    speech could not be synthesised
     ├── STTError                    speech could not be recognised
@@ -31,6 +34,9 @@ __all__ = [
     "CallFailedException",
     "ConfigurationError",
     "HangupException",
+    "MediaError",
+    "PlaybackError",
+    "RecordingError",
     "STTError",
     "SandboxError",
     "TTSError",
@@ -101,3 +107,21 @@ class TTSError(AsteramiskException):
 
 class STTError(AsteramiskException):
     """A speech recogniser could not transcribe (its worker died, its service failed, ...)."""
+
+
+class MediaError(AsteramiskException):
+    """Asterisk could not play or record what it was asked to: the caller heard nothing, or
+    nothing was recorded. ``sound`` is what Asterisk was given."""
+
+    def __init__(self, message: str, sound: str = "") -> None:
+        super().__init__(message)
+        self.sound = sound
+
+
+class PlaybackError(MediaError):
+    """A sound, synthesised speech or URL did not play (Asterisk could not find or fetch it).
+    The message names the sound, how Asterisk was asked for it and what to check."""
+
+
+class RecordingError(MediaError):
+    """Asterisk could not make a recording (its recording directory is missing, ...)."""

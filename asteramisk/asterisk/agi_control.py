@@ -8,9 +8,10 @@ import uuid
 from typing import Any, TypeVar, cast
 
 from asteramisk.agi import AGI, core
+from asteramisk.agi.protocol import Response
 from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
-from asteramisk.exceptions import ActionError, CallFailedException
+from asteramisk.exceptions import ActionError, CallFailedException, PlaybackError
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
 __all__ = ["AGIControl"]
@@ -114,7 +115,17 @@ class AGIControl(CallControl):
     async def play(
         self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
     ) -> str | None:
-        result = await self._run(core.StreamFile(sound, escape_digits))
+        try:
+            result = await self._run(_PlayFile(sound, escape_digits))
+        except core.AGIAppError:  # the channel is up (a hangup was raised as one): not played
+            raise PlaybackError(
+                f"Asterisk could not play {sound!r} (AGI STREAM FILE answered -1, nothing "
+                "played): check that the file exists where Asterisk looks (its sounds "
+                "directory, ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR for speech with "
+                "TTS_DELIVERY=file) and that Asterisk may read it, or for a URL that Asterisk "
+                "can fetch it.",
+                sound,
+            ) from None
         return result[0] if result else None
 
     async def wait_digit(self, timeout: float) -> str | None:
@@ -169,3 +180,13 @@ class AGIControl(CallControl):
 def _ignore_result(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+class _PlayFile(core.StreamFile):
+    """STREAM FILE that says when nothing played: Asterisk answers ``result=-1 endpos=0``
+    for a file it cannot open (the seed's ``StreamFile`` returns None for it)."""
+
+    def process_response(self, response: Response) -> tuple[str, int] | None:
+        if response.result == "-1" and not response.endpos:
+            raise core.AGIAppError(f"STREAM FILE played nothing: {response.line}", response)
+        return super().process_response(response)

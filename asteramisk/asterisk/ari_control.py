@@ -12,7 +12,13 @@ from asteramisk.asterisk.ari_media import ARIMediaChannels
 from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
 from asteramisk.asterisk.stasis import StasisRouter
-from asteramisk.exceptions import ActionError, CallFailedException, HangupException
+from asteramisk.exceptions import (
+    ActionError,
+    CallFailedException,
+    HangupException,
+    PlaybackError,
+    RecordingError,
+)
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
 __all__ = ["ARIControl"]
@@ -175,6 +181,8 @@ class ARIControl(CallControl):
                 for waiter in waiters - {finished}:
                     waiter.cancel()
             if finished in done:
+                if finished.result().get("playback", {}).get("state") == "failed":
+                    raise _not_played(playback_id, finished.result())
                 return None
             if self.gone.is_set():
                 self._waiting.pop(playback_id, None)
@@ -237,7 +245,13 @@ class ARIControl(CallControl):
         )
         event = await self._until(finished)
         if event.get("type") == "RecordingFailed":
-            raise ActionError(f"ARI recording {name} failed: {event.get('recording', {})}")
+            cause = event.get("recording", {}).get("cause") or "no reason given"
+            raise RecordingError(
+                f"Asterisk could not record {name!r} (ARI channels/record: {cause}). Check that "
+                "Asterisk's recording directory (/var/spool/asterisk/recording) exists and is "
+                "writable by Asterisk.",
+                name,
+            )
         # ARI keeps recordings in Asterisk's recording spool, under their name.
         return f"/var/spool/asterisk/recording/{name}.wav"
 
@@ -319,3 +333,15 @@ def _leg_failed(event: dict[str, Any]) -> CallFailedException:
     cause = int(event.get("cause") or 0)
     text = str(event.get("cause_txt") or "")
     return CallFailedException(f"{describe_cause(cause, text)} (cause {cause})", cause, text)
+
+
+def _not_played(playback_id: str, event: dict[str, Any]) -> PlaybackError:
+    media = str(event.get("playback", {}).get("media_uri", playback_id))
+    where = (
+        "Asterisk fetches it itself: check that it can reach that address"
+        if media.startswith(("sound:http://", "sound:https://"))
+        else "check that the file exists where Asterisk looks (its sounds directory, or "
+        "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR for speech with TTS_DELIVERY=file) and "
+        "that Asterisk may read it"
+    )
+    return PlaybackError(f"Asterisk could not play {media} (ARI playback failed): {where}.", media)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from asteramisk.asterisk.control import ALL_KEYS, CallControl
-from asteramisk.exceptions import HangupException
+from asteramisk.exceptions import HangupException, PlaybackError
 from asteramisk.lifecycle import next_or_none
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import FRAME_SECONDS, RATE
@@ -115,6 +115,9 @@ class FakeCallControl(CallControl):
         self.play_seconds = play_seconds
         self.played: list[str] = []
         """Every sound a playback started for, in order (names as Asterisk would get them)."""
+        self.unplayable: set[str] = set()
+        """Sounds Asterisk cannot find: playing one raises
+        :class:`~asteramisk.exceptions.PlaybackError`, as a missing file does."""
         self.stopped: list[str] = []
         """The sounds a key or the caller's voice stopped."""
         self.sent_dtmf: list[str] = []
@@ -222,6 +225,8 @@ class FakeCallControl(CallControl):
             key = self._keys.get_nowait()  # type-ahead ends it before it starts
             if key in escape_digits:
                 return key
+        if sound in self.unplayable:
+            raise PlaybackError(f"Asterisk could not play {sound!r} (fake: unplayable)", sound)
         self.played.append(sound)
         outcome = await self._during(self.play_seconds, escape_digits, interrupt)
         if outcome is not None:

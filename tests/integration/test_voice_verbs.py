@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from asteramisk.exceptions import CallFailedException
+from asteramisk.exceptions import CallFailedException, PlaybackError
 from asteramisk.media.tts import create_engine
 from asteramisk.media.tts.cache import to_wav_8k
 from asteramisk.server import Server
@@ -213,6 +213,32 @@ async def test_transfer_connects_the_caller_to_another_number(
     call = await clear_phone.call("2106")
     assert "thank you for calling" in await hear_until(call, "calling")
     await call.wait_hangup(15)  # sales hung up, the transfer ended, the front desk hung up
+
+
+async def test_a_sound_that_does_not_play_raises_and_the_call_goes_on(
+    server: Server, clear_phone: VirtualPhone, transport: str
+) -> None:
+    """Never silent: Asterisk cannot find the sound (ARI PlaybackFinished 'failed', AGI
+    STREAM FILE -1 with nothing played): PlaybackError names it; the caller is still there."""
+    outcome: asyncio.Future[PlaybackError | None] = asyncio.get_running_loop().create_future()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        try:
+            await ui.play("a-sound-that-does-not-exist")
+        except PlaybackError as exc:
+            outcome.set_result(exc)
+            await ui.say("Thank you for calling.")
+        else:
+            outcome.set_result(None)
+
+    await server.register_extension("2110", call_handler=handler, transport=transport)
+    call = await clear_phone.call("2110")
+    error = await asyncio.wait_for(outcome, 20)
+    assert error is not None and "a-sound-that-does-not-exist" in str(error)
+    assert "a-sound-that-does-not-exist" in error.sound
+    assert "thank you for calling" in await hear_until(call, "calling")
+    await call.wait_hangup(15)
 
 
 async def test_a_transfer_that_fails_says_so_at_once_and_the_caller_stays(

@@ -216,3 +216,15 @@ async def test_the_app_hanging_up_ends_the_call(tmp_path: Path) -> None:
     assert call.control.answered and call.control.hung_up and call.ui.hung_up
     with pytest.raises(HangupException):
         await call.ui.say("Still there?")
+
+
+async def test_a_sound_asterisk_cannot_find_raises(tmp_path: Path, transport: str) -> None:
+    from asteramisk.exceptions import PlaybackError
+
+    call = fake_call(tmp_path, transport=transport)
+    call.control.unplayable.add("no-such-sound")
+    with pytest.raises(PlaybackError) as raised:
+        await call.ui.play("no-such-sound")
+    assert raised.value.sound == "no-such-sound"
+    await call.ui.say("Still here.")
+    assert call.heard == ["Still here."]
