@@ -13,6 +13,7 @@ from asteramisk.exceptions import (
     MediaError,
     PlaybackError,
     RecordingError,
+    TextLostError,
 )
 from asteramisk.runner import run
 
@@ -27,6 +28,7 @@ __all__ = [
     "MediaError",
     "PlaybackError",
     "RecordingError",
+    "TextLostError",
     "__version__",
     "config",
     "run",

@@ -13,6 +13,7 @@ The tree::
     ├── MediaError                  Asterisk could not play or record what it was asked to
     │   ├── PlaybackError               a sound, speech or URL did not play
     │   └── RecordingError              a recording could not be made
+    ├── TextLostError               a text reached Asterisk but its body did not reach us
     ├── SandboxError                the Asterisk sandbox could not be provisioned or started
     ├── TTSError                    speech could not be synthesised
     ├── STTError                    speech could not be recognised
@@ -40,6 +41,7 @@ __all__ = [
     "STTError",
     "SandboxError",
     "TTSError",
+    "TextLostError",
 ]
 
 
@@ -125,3 +127,14 @@ class PlaybackError(MediaError):
 
 class RecordingError(MediaError):
     """Asterisk could not make a recording (its recording directory is missing, ...)."""
+
+
+class TextLostError(AsteramiskException):
+    """A text reached Asterisk but its body did not reach the app: Asterisk's PJSIP drops the
+    body of an incoming SIP MESSAGE of 1024 bytes or more (``MAX_BODY_SIZE`` in
+    res_pjsip_messaging). Raised by the ``prompt`` that waited for it; ``length`` is the size
+    the sender's message had."""
+
+    def __init__(self, message: str, length: int = 0) -> None:
+        super().__init__(message)
+        self.length = length

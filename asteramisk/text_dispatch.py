@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from asteramisk.agi import AGI, core
 from asteramisk.asterisk.messaging import parse_number
 from asteramisk.config import Settings
+from asteramisk.exceptions import TextLostError
 from asteramisk.handlers import run_handler
 from asteramisk.lifecycle import TaskSet
 from asteramisk.registrations import Registration, Registrations, TextHandler
@@ -61,9 +62,12 @@ class TextDispatcher:
         encoded = await agi.execute(core.GetFullVariable("${BASE64_ENCODE(${MESSAGE(body)})}"))
         body = base64.b64decode(encoded or "").decode("utf-8", "replace")
         their = parse_number(sender)
+        lost = None if body else await _lost(agi, their, number)
         conversation = conversations.get(number, their)
         if conversation is not None:
-            conversation.deliver(body)
+            conversation.deliver(lost or body)
+        elif lost is not None:
+            log.error("%s", lost)  # no conversation to tell: said here, and handled
         else:
             registration = self.registrations.get(number)
             handler = None if registration is None else self._handler_of(registration)
@@ -109,3 +113,17 @@ class TextDispatcher:
             ui.hung_up = True
             conversations.remove(ui)
             self.conversations.discard(ui)
+
+
+async def _lost(agi: AGI, their: str, number: str) -> TextLostError | None:
+    """The error for a text whose body Asterisk dropped (an empty body from a message that
+    had one), or None for a text that was empty."""
+    length = await agi.execute(core.GetFullVariable("${MESSAGE_DATA(Content-Length)}")) or ""
+    if not length.isdigit() or int(length) == 0:
+        return None
+    return TextLostError(
+        f"A text of {length} bytes from {their} to {number} reached Asterisk without its "
+        "body: Asterisk's PJSIP drops incoming SIP MESSAGE bodies of 1024 bytes or more "
+        "(MAX_BODY_SIZE in res_pjsip_messaging). Ask the sender for shorter texts.",
+        int(length),
+    )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from asteramisk.asterisk.messaging import check_number, encode_body, parse_number
 from asteramisk.config import config
-from asteramisk.exceptions import ConfigurationError, HangupException
+from asteramisk.exceptions import ConfigurationError, HangupException, TextLostError
 from asteramisk.ui.arguments import check_text
 from asteramisk.ui.base import UI, spoken_digits
 from asteramisk.ui.conversations import conversations
@@ -47,7 +47,7 @@ class TextUI(UI):
             remote_number=remote_number, remote_name=remote_name, local_number=local_number
         )
         self._send = send
-        self.inbox: asyncio.Queue[str] = asyncio.Queue()
+        self.inbox: asyncio.Queue[str | TextLostError] = asyncio.Queue()
         self.first_message = ""
         """The text that started the conversation."""
         self.idle_timeout = idle_timeout or config.TEXT_IDLE_TIMEOUT
@@ -56,9 +56,14 @@ class TextUI(UI):
         """True for a conversation we opened (``Communicator.make_text``): its replies arrive
         through a Server of this process that serves ``local_number``."""
 
-    def deliver(self, body: str) -> None:
-        """A text from the other party arrived (called by the server)."""
-        self.transcript.append(("received", body))
+    def deliver(self, body: str | TextLostError) -> None:
+        """A text from the other party arrived (called by the server); a
+        :class:`TextLostError` for one whose body was lost, raised by the ``prompt`` that
+        takes it."""
+        if isinstance(body, TextLostError):
+            self.transcript.append(("lost", str(body.length)))
+        else:
+            self.transcript.append(("received", body))
         self.inbox.put_nowait(body)
 
     async def answer(self) -> None:
@@ -94,15 +99,19 @@ class TextUI(UI):
             )
         try:
             async with asyncio.timeout(timeout):
-                return await self.inbox.get()
+                reply = await self.inbox.get()
         except TimeoutError:
             self.hung_up = True
             raise HangupException(
                 f"no reply within {timeout:g} s: the conversation has ended"
             ) from None
+        if isinstance(reply, TextLostError):
+            raise reply
+        return reply
 
     async def prompt(self, text: str, *, timeout: float | None = None) -> str:
-        """Send ``text`` and return the reply (HangupException after ``timeout`` of silence)."""
+        """Send ``text`` and return the reply (HangupException after ``timeout`` of silence;
+        :class:`~asteramisk.exceptions.TextLostError` for a reply whose body Asterisk lost)."""
         self._check_open()
         if text:
             await self.say(text)

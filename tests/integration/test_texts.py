@@ -9,6 +9,7 @@ import pytest
 
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.config import config
+from asteramisk.exceptions import TextLostError
 from asteramisk.server import BUSY_TEXT, Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import VirtualPhone
@@ -87,6 +88,34 @@ async def test_hostile_bodies_arrive_intact_and_inject_nothing(
     async with AMIClient() as ami:
         channels = await ami.command("core show channels concise")
     assert "666" not in channels  # nothing was originated by the body
+
+
+async def test_a_reply_whose_body_asterisk_drops_fails_loudly(
+    server: Server, phone: VirtualPhone
+) -> None:
+    """Asterisk's PJSIP drops MESSAGE bodies of 1024 bytes or more: the prompt waiting for
+    such a reply raises TextLostError (it returned '' before); 1023 bytes arrive whole."""
+    outcome: asyncio.Queue[object] = asyncio.Queue()
+
+    async def story(ui: TextUI) -> None:
+        while True:
+            try:
+                outcome.put_nowait(await ui.prompt("Tell me more"))
+            except TextLostError as exc:
+                outcome.put_nowait(exc)
+                await ui.say("That was too long for us, sorry.")
+
+    await server.register_extension("3009", text_handler=story)
+    await phone.send_text("3009", "Hi")
+    assert await phone.receive_text() == "Tell me more"
+    await phone.send_text("3009", "y" * 1023)
+    assert await asyncio.wait_for(outcome.get(), 15) == "y" * 1023
+    assert await phone.receive_text() == "Tell me more"
+    await phone.send_text("3009", "z" * 1500)
+    lost = await asyncio.wait_for(outcome.get(), 15)
+    assert isinstance(lost, TextLostError) and lost.length == 1500
+    assert "1024 bytes" in str(lost) and "5550101" in str(lost)
+    assert await phone.receive_text() == "That was too long for us, sorry."
 
 
 async def test_conversations_are_kept_apart(server: Server, asterisk: SandboxSettings) -> None:

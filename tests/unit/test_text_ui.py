@@ -72,3 +72,18 @@ async def test_gather_with_speech_takes_digits_written_as_words() -> None:
 )
 def test_spoken_digits(said: str, digits: str) -> None:
     assert spoken_digits(said) == digits
+
+
+async def test_a_lost_reply_is_raised_by_the_prompt_that_waits_for_it() -> None:
+    from asteramisk.exceptions import TextLostError
+
+    async def send(to: str, sender: str, body: str) -> None:
+        return None
+
+    ui = TextUI(send, remote_number="5550100", local_number="5551234")
+    ui.deliver(TextLostError("lost", 2000))
+    ui.deliver("next one")
+    with pytest.raises(TextLostError):
+        await ui.prompt("", timeout=1)
+    assert await ui.prompt("", timeout=1) == "next one"
+    assert ui.transcript == [("lost", "2000"), ("received", "next one")]
