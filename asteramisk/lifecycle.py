@@ -3,18 +3,21 @@
 ``AsyncResource`` gives ``async with obj:`` from the object's ``_open()`` and ``close()``.
 ``TaskSet`` runs background coroutines the owner must cancel at close, logging any that fail.
 ``LISTEN_BACKLOG`` is the backlog the servers listen with. ``next_or_none`` waits for a
-queue's next item unless an event ends the wait.
+queue's next item unless an event ends the wait. ``until_sigterm`` lets a service manager's
+SIGTERM stop an app the way Ctrl-C does: cancelled, its ``finally`` blocks run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-__all__ = ["LISTEN_BACKLOG", "AsyncResource", "TaskSet", "next_or_none"]
+__all__ = ["LISTEN_BACKLOG", "AsyncResource", "TaskSet", "next_or_none", "until_sigterm"]
 
 T = TypeVar("T")
 
@@ -98,3 +101,33 @@ async def next_or_none(queue: asyncio.Queue[T], stop: asyncio.Event, timeout: fl
         if not getter.done():
             getter.cancel()
     return getter.result() if getter in done else None
+
+
+async def until_sigterm(awaitable: Awaitable[T]) -> tuple[T | None, bool]:
+    """Await ``awaitable``; a SIGTERM meanwhile cancels it (its ``finally`` blocks run, as on
+    Ctrl-C). Returns its result and whether SIGTERM stopped it. Where SIGTERM already has a
+    handler (the app's own, or an outer ``until_sigterm``), or outside the main thread, the
+    signal is left alone."""
+    default = signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
+    if not default or threading.current_thread() is not threading.main_thread():
+        return await awaitable, False
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(awaitable)
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        return await task, False
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if not terminated or (current is not None and current.cancelling()):
+            raise  # cancelled from outside (Ctrl-C, the app): not ours to swallow
+        logging.getLogger("asteramisk").info("SIGTERM: stopped")
+        return None, True
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)

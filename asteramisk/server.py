@@ -53,7 +53,7 @@ from asteramisk.asterisk.stasis import StasisRouter, channel_of
 from asteramisk.config import Settings, config
 from asteramisk.exceptions import ConfigurationError
 from asteramisk.handlers import APOLOGY, known, run_handler
-from asteramisk.lifecycle import AsyncResource, TaskSet
+from asteramisk.lifecycle import AsyncResource, TaskSet, until_sigterm
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.speech import Speech
 from asteramisk.registrations import CallHandler, Registration, Registrations, TextHandler
@@ -148,7 +148,7 @@ class Server(AsyncResource):
             audio = AudioSocketServer(host)
             resources.push_async_callback(audio.close)
             registrations = Registrations(
-                Dialplan(ami), settings, ari_app=self.ari_app, agi_url=self._agi_url
+                Dialplan(ami), settings, ari_app=self.ari_app, agi_url=agi.url
             )
             texts = TextDispatcher(
                 registrations,
@@ -168,9 +168,6 @@ class Server(AsyncResource):
         if self._up is None:
             raise RuntimeError("Server not started: use `await Server.create(...)`.")
         return self._up
-
-    def _agi_url(self, route: str, number: str) -> str:
-        return f"agi://{self.host}:{self.port}/{route},{number}"
 
     # -- registration --------------------------------------------------------------------
 
@@ -234,10 +231,9 @@ class Server(AsyncResource):
         }
 
     def _text_handler_of(self, registration: Registration) -> TextHandler | None:
-        overridden = type(self).text_handler is not Server.text_handler
-        if registration.text_handler is not None:
-            return registration.text_handler
-        return self.text_handler if overridden else None
+        if registration.text_handler is None and type(self).text_handler is Server.text_handler:
+            return None  # no handler given, none overridden: the number takes no conversations
+        return registration.text_handler or self.text_handler
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -363,8 +359,12 @@ class Server(AsyncResource):
     # -- lifecycle -----------------------------------------------------------------------
 
     async def serve_forever(self) -> None:
-        """Serve until cancelled (Ctrl-C) or closed."""
-        await self._started().agi.serve_forever()
+        """Serve until cancelled (Ctrl-C), stopped by SIGTERM (then it returns) or closed;
+        then close the server, which removes its numbers from the dialplan."""
+        try:
+            await until_sigterm(self._started().agi.serve_forever())
+        finally:
+            await self.close()
 
     async def close(self, grace: float = 5.0) -> None:
         """Unregister every number, let running calls finish (``grace`` s), then close

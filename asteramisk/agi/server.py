@@ -359,6 +359,10 @@ class FastAGIServer(AsyncResource):
         state = "serving" if self._server is not None else "stopped"
         return f"<FastAGIServer {self.host}:{self.port} {state} calls={len(self._tasks)}>"
 
+    def url(self, route: str, *args: str) -> str:
+        """The ``AGI()`` argument that reaches ``route`` here, with ``args`` for the handler."""
+        return f"agi://{self.host}:{self.port}/{','.join((route, *args))}"
+
     def add_route(self, path: str, handler: Handler) -> None:
         """Serve ``agi://host:port/<path>`` with ``handler(agi)``."""
         self._routes[path.strip("/")] = handler
@@ -392,14 +396,16 @@ class FastAGIServer(AsyncResource):
         log.info("FastAGI server listening on %s:%s", self.host, self.port)
 
     async def serve_forever(self) -> None:
-        """Serve until cancelled or closed."""
+        """Serve until cancelled (raises ``CancelledError``) or closed (returns)."""
         await self.start()
         assert self._server is not None
         try:
             await self._server.serve_forever()
         except asyncio.CancelledError:
-            if self._server is not None and self._server.is_serving():
-                raise
+            task = asyncio.current_task()
+            closed = self._server is None or not self._server.is_serving()
+            if not closed or (task is not None and task.cancelling()):
+                raise  # the caller cancelled us: the cancellation goes on
 
     async def close(self, grace: float = 5.0) -> None:
         """Stop accepting calls, give running handlers ``grace`` seconds, cancel the rest."""

@@ -245,13 +245,7 @@ class ARIControl(CallControl):
         )
         event = await self._until(finished)
         if event.get("type") == "RecordingFailed":
-            cause = event.get("recording", {}).get("cause") or "no reason given"
-            raise RecordingError(
-                f"Asterisk could not record {name!r} (ARI channels/record: {cause}). Check that "
-                "Asterisk's recording directory (/var/spool/asterisk/recording) exists and is "
-                "writable by Asterisk.",
-                name,
-            )
+            raise _not_recorded(name, event)
         # ARI keeps recordings in Asterisk's recording spool, under their name.
         return f"/var/spool/asterisk/recording/{name}.wav"
 
@@ -345,3 +339,13 @@ def _not_played(playback_id: str, event: dict[str, Any]) -> PlaybackError:
         "that Asterisk may read it"
     )
     return PlaybackError(f"Asterisk could not play {media} (ARI playback failed): {where}.", media)
+
+
+def _not_recorded(name: str, event: dict[str, Any]) -> RecordingError:
+    cause = event.get("recording", {}).get("cause") or "no reason given"
+    return RecordingError(
+        f"Asterisk could not record {name!r} (ARI channels/record: {cause}). Check that "
+        "Asterisk's recording directory (/var/spool/asterisk/recording) exists and is "
+        "writable by Asterisk.",
+        name,
+    )

@@ -32,6 +32,7 @@ from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import seconds
 from asteramisk.media.speech import Speech
+from asteramisk.media.tts.chunks import split_text
 
 __all__ = ["CallAudio", "Prepared"]
 
@@ -107,6 +108,25 @@ class CallAudio:
         """Play ``sound`` (a name Asterisk resolves or a URL): the key that stopped it, ''
         if the caller's voice did, None if it played to the end."""
         return await self.control.play(sound, escape_digits, self.speaking)
+
+    async def say(self, text: str) -> str | None:
+        """Say ``text`` (synthesised) as :meth:`play` plays a sound. Long text is said in
+        pieces (sentences, at most a few hundred characters each), each synthesised while the
+        one before it plays; a key or the caller's voice stops the rest."""
+        pieces = split_text(text) or [text]
+        making = asyncio.ensure_future(self.speech.file(pieces[0]))
+        try:
+            for number in range(len(pieces)):
+                sound = await making
+                if number + 1 < len(pieces):
+                    making = asyncio.ensure_future(self.speech.file(pieces[number + 1]))
+                outcome = await self.play(sound)
+                if outcome is not None:
+                    return outcome
+            return None
+        finally:
+            if not making.done():
+                making.cancel()
 
     async def prepare(self, text: str) -> Prepared:
         """``text`` synthesised the way :meth:`speak` will deliver it."""

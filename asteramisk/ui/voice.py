@@ -20,7 +20,6 @@ from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import DTMF_KEYS
 from asteramisk.media.speech import Speech
-from asteramisk.media.tts.chunks import split_text
 from asteramisk.ui.arguments import (
     DIAL_KEYS,
     check_destination,
@@ -102,20 +101,11 @@ class VoiceUI(UI):
         check_text("say", text)
         self._check_open()
         self.transcript.append(("say", text))
-        pieces = split_text(text) or [text]
-        # Long text: the next piece is synthesised while this one plays.
-        making = asyncio.ensure_future(self.audio.speech.file(pieces[0]))
-        try:
-            for number in range(len(pieces)):
-                sound = await making
-                if number + 1 < len(pieces):
-                    making = asyncio.ensure_future(self.audio.speech.file(pieces[number + 1]))
-                await self._play_interruptible(sound)
-                if self._pending_keys:
-                    break  # the caller answered: the rest is not said
-        finally:
-            if not making.done():
-                making.cancel()
+        if self._pending_keys:
+            return  # the caller already answered: do not make them listen
+        key = await self.audio.say(text)
+        if key:
+            self._pending_keys += key
 
     async def play(self, sound: str) -> None:
         """Play an Asterisk sound name (``hello-world``), a local WAV file or an http(s) URL."""

@@ -146,3 +146,72 @@ async def test_each_server_keeps_the_configuration_it_started_with(
 
 async def _never(ui: VoiceUI) -> None:
     raise AssertionError("no call is made in this test")
+
+
+APP = """
+import asyncio, sys
+import asteramisk
+from asteramisk.server import Server
+
+async def handler(ui):
+    await ui.answer()
+
+async def main():
+    server = await Server.create(port=0)
+    await server.register_extension(sys.argv[2], call_handler=handler)
+    print(server.ari_app, flush=True)
+    await server.serve_forever()
+    print("returned", flush=True)
+
+if sys.argv[1] == "asteramisk":
+    asteramisk.run(main())
+else:
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("runner", "signal_name", "returns"),
+    [
+        ("asyncio", "SIGTERM", True),  # the README's app, as a service manager stops it
+        ("asyncio", "SIGINT", False),  # Ctrl-C: KeyboardInterrupt, after the clean-up
+        ("asteramisk", "SIGTERM", False),  # asteramisk.run: main cancelled, exit status 0
+    ],
+)
+async def test_a_stopped_app_leaves_no_dialplan_entry(
+    asterisk: SandboxSettings, tmp_path: Path, runner: str, signal_name: str, returns: bool
+) -> None:
+    import signal
+    import sys
+
+    script = tmp_path / "app.py"
+    script.write_text(APP)
+    env = {**os.environ, **{k: v for k, v in asterisk.env().items() if v}}
+    number = "2403"
+    app = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        runner,
+        number,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert app.stdout is not None
+    try:
+        ari_app = (await asyncio.wait_for(app.stdout.readline(), 30)).decode().strip()
+        assert ari_app, (await app.stderr.read()).decode() if app.stderr else ""
+        async with AMIClient() as ami:
+            context = asterisk.call_context
+            assert ari_app in await ami.command(f"dialplan show {number}@{context}")
+            app.send_signal(getattr(signal, signal_name))
+            status = await asyncio.wait_for(app.wait(), 20)
+            rest = (await app.stdout.read()).decode()
+            assert ari_app not in await ami.command(f"dialplan show {number}@{context}")
+    finally:
+        if app.returncode is None:
+            app.kill()
+            await app.wait()
+    if signal_name == "SIGTERM":
+        assert status == 0
+    assert ("returned" in rest) == returns  # serve_forever returns on SIGTERM alone

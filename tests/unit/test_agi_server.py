@@ -555,3 +555,18 @@ def test_run_uses_uvloop_when_installed() -> None:
 
     assert asteramisk.run(loop_type()).startswith("uvloop")
     assert uvloop is not None
+
+
+async def test_serve_forever_passes_a_cancellation_on_and_returns_when_closed() -> None:
+    server = FastAGIServer(port=0)
+    serving = asyncio.ensure_future(server.serve_forever())
+    await asyncio.sleep(0.05)
+    serving.cancel()  # Ctrl-C under asyncio.run: the cancellation is not swallowed
+    with pytest.raises(asyncio.CancelledError):
+        await serving
+    await server.close()
+    again = FastAGIServer(port=0)
+    serving = asyncio.ensure_future(again.serve_forever())
+    await asyncio.sleep(0.05)
+    await again.close()
+    await asyncio.wait_for(serving, 5)  # closed: it returns

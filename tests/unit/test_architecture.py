@@ -175,3 +175,15 @@ def test_no_module_level_mutable_state_without_an_owner() -> None:
                         if not ast.unparse(target).startswith("__"):
                             found.add((module, ast.unparse(target)))
     assert found - _CONSTANT_TABLES - _OWNED == set()
+
+
+def test_modules_and_classes_stay_small() -> None:
+    """A module over 450 lines or a class over 300 does more than one job (the 47 AGI
+    commands, one class each, are the exception)."""
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        if module != "asteramisk.agi.core":
+            assert len(path.read_text().splitlines()) <= 450, module
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                assert (node.end_lineno or 0) - node.lineno + 1 <= 300, f"{module}.{node.name}"
