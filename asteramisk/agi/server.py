@@ -22,7 +22,9 @@ the caller hangs up, the next ``execute`` raises :class:`~asteramisk.agi.core.AG
 
 The server binds 127.0.0.1 unless told otherwise; ``allowed_clients`` limits which addresses
 may connect. ``backlog`` is how many calls the kernel holds while the server is busy
-(:data:`~asteramisk.lifecycle.LISTEN_BACKLOG`, 1024, unless told otherwise).
+(:data:`~asteramisk.lifecycle.LISTEN_BACKLOG`, 1024, unless told otherwise). A connection
+that sends no AGI environment within ``environment_timeout`` seconds (Asterisk sends it at
+once) is closed, so idle connections cannot pile up.
 
 The protocol work is done by the sans-I/O :mod:`asteramisk.agi.protocol`, in an
 ``asyncio.Protocol`` with no stream layer between: a command costs one write and one wake-up.
@@ -86,6 +88,7 @@ class AGI(asyncio.Protocol):
         self.peer = ""
         self.hung_up = False
         self.closed = False
+        self._hello: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("hung up" if self.hung_up else "open")
@@ -106,6 +109,19 @@ class AGI(asyncio.Protocol):
             transport.close()
             return
         self._server._sessions.add(self)
+        # Asterisk sends a call's environment as soon as it connects: a connection that
+        # sends none is not Asterisk's, and is not held.
+        self._hello = self._loop.call_later(self._server.environment_timeout, self._no_hello)
+
+    def _no_hello(self) -> None:
+        if not self.env and not self.closed:
+            log.warning(
+                "FastAGI %s sent no AGI environment within %g s; closing the connection",
+                self.peer,
+                self._server.environment_timeout,
+            )
+            self._server.idle_closed += 1
+            self.close()
 
     def data_received(self, data: bytes) -> None:
         response = self._parser.feed_answer(data)
@@ -209,6 +225,8 @@ class AGI(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._hello is not None:
+            self._hello.cancel()
         self._fail(core.AGISIGPIPEHangup("the connection to Asterisk closed"))
         self._server._sessions.discard(self)
 
@@ -220,6 +238,8 @@ class AGI(asyncio.Protocol):
                     future.set_exception(exc)
 
     def _start(self, env: dict[str, str]) -> None:
+        if self._hello is not None:
+            self._hello.cancel()
         self.env = env
         script = env.get("agi_network_script", "")
         path, _, query = script.partition("?")
@@ -340,10 +360,15 @@ class FastAGIServer(AsyncResource):
         allowed_clients: Iterable[str] | None = None,
         default_handler: Handler | None = None,
         backlog: int = LISTEN_BACKLOG,
+        environment_timeout: float = 5.0,
     ) -> None:
         self.host = host
         self.port = port
         self.backlog = backlog
+        self.environment_timeout = environment_timeout
+        """Seconds a connection may take to send its AGI environment before it is closed."""
+        self.idle_closed = 0
+        """Connections closed because they sent no environment in time."""
         self._routes: dict[str, Handler] = {}
         self._default = default_handler
         self._networks = (

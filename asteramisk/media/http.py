@@ -25,10 +25,20 @@ _NAME = re.compile(r"^(tts|file)-[0-9a-f]{32}\.wav$")
 class MediaServer(AsyncResource):
     """Serves ``directory``'s speech files at ``http://host:port/media/<name>``."""
 
-    def __init__(self, directory: str | Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        idle_timeout: float = 5.0,
+    ) -> None:
         self.directory = Path(directory)
         self.host = host
         self.port = port
+        self.idle_timeout = idle_timeout
+        """Seconds a connection may stay without a request (before its first, or after its
+        last) before it is closed: Asterisk fetches a file at once."""
         self._runner: web.AppRunner | None = None
 
     def __repr__(self) -> str:
@@ -44,7 +54,7 @@ class MediaServer(AsyncResource):
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/media/{name}", self._serve)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.idle_timeout)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

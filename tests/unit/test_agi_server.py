@@ -570,3 +570,14 @@ async def test_serve_forever_passes_a_cancellation_on_and_returns_when_closed() 
     await asyncio.sleep(0.05)
     await again.close()
     await asyncio.wait_for(serving, 5)  # closed: it returns
+
+
+async def test_a_connection_that_sends_no_environment_is_not_held() -> None:
+    async with FastAGIServer(port=0, environment_timeout=0.2) as server:
+        idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        assert len(server._sessions) == 20
+        for reader, writer in idle:
+            assert await asyncio.wait_for(reader.read(), 2) == b""  # closed by the server
+            writer.close()
+        assert server.idle_closed == 20 and not server._sessions

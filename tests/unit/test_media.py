@@ -124,3 +124,13 @@ async def test_media_server_serves_only_cache_files(tmp_path: Path) -> None:
             async with http.get(f"{server.base_url}/{bad}") as response:
                 assert response.status == 404, bad
     assert server.host == "127.0.0.1"
+
+
+async def test_media_server_closes_idle_connections(tmp_path: Path) -> None:
+    from asteramisk.media.http import MediaServer
+
+    async with MediaServer(tmp_path, idle_timeout=0.3) as server:
+        idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(20)]
+        for reader, writer in idle:
+            assert await asyncio.wait_for(reader.read(), 3) == b""  # closed, never held
+            writer.close()
