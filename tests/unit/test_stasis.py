@@ -39,3 +39,56 @@ async def test_entered_is_set_by_the_channels_stasis_start() -> None:
     router.remove("media-1")  # the call ended first: nobody waits for it any more
     assert media.cancelled()
     await asyncio.sleep(0)
+
+
+async def test_audio_channels_join_their_bridge_only_once_in_the_application() -> None:
+    """The race of 1 listen in 130 (ARI 422 "Channel not in Stasis application"): the snoop
+    and externalMedia channels are bridged only after their StasisStart arrived."""
+    from asteramisk.asterisk.ari_media import ARIMediaChannels
+    from asteramisk.media.audio_server import AudioSocketServer, AudioStream
+
+    class Expecting(AudioSocketServer):
+        stream: AudioStream | None = None
+
+        def expect(self, stream_id: str) -> AudioStream:
+            self.stream = super().expect(stream_id)
+            return self.stream
+
+    class Bridge:
+        id = "bridge-1"
+
+    requests: list[tuple[str, dict[str, Any]]] = []
+
+    async def request(resource: str, operation: str, **params: Any) -> Any:
+        requests.append((operation, params))
+        return Bridge()
+
+    async def until(future: asyncio.Future[Any], timeout: float) -> Any:
+        async with asyncio.timeout(timeout):
+            return await future
+
+    class ARI:
+        app = "test-app"
+
+    router = StasisRouter()
+    async with Expecting() as audio:
+        channels = ARIMediaChannels(ARI(), "call-1", router, audio, lambda e: None)  # type: ignore[arg-type]
+        opening = asyncio.ensure_future(channels.open(request, until))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        operations = [operation for operation, _ in requests]
+        assert operations == ["snoopChannelWithId", "externalMedia", "create"]
+        snoop, media = (
+            params["snoopId" if "snoopId" in params else "channelId"] for _, params in requests[:2]
+        )
+        router.dispatch(event("StasisStart", snoop))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert "addChannel" not in [operation for operation, _ in requests]  # media not in yet
+        router.dispatch(event("StasisStart", media))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert [operation for operation, _ in requests][-1] == "addChannel"
+        assert audio.stream is not None
+        audio.stream.connected.set()
+        assert await asyncio.wait_for(opening, 2) is audio.stream
