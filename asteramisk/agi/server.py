@@ -115,11 +115,7 @@ class AGI(asyncio.Protocol):
 
     def _no_hello(self) -> None:
         if not self.env and not self.closed:
-            log.warning(
-                "FastAGI %s sent no AGI environment within %g s; closing the connection",
-                self.peer,
-                self._server.environment_timeout,
-            )
+            log.warning("FastAGI %s sent no AGI environment in time; closing it", self.peer)
             self._server.idle_closed += 1
             self.close()
 

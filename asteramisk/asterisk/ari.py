@@ -16,6 +16,7 @@ a URL, so they cannot leak through an error message or a log line.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -245,6 +246,33 @@ class ARIClient(AsyncResource):
         except (aiohttp.ClientError, OSError) as exc:
             raise AsteriskConnectionError(
                 f"ARI {resource}.{operation}: cannot reach {self.base_url}: {exc}"
+            ) from None
+
+    async def request_json(self, method: str, path: str, payload: dict[str, Any]) -> None:
+        """Call the ARI resource ``path`` (``PUT endpoints/sendMessage``) with ``payload`` as
+        its JSON body (ARI reads an operation's parameters from the body too): for values too
+        long for a URL."""
+        if self._http is None:
+            raise AsteriskConnectionError("ARIClient is not connected; call connect() first.")
+        token = base64.b64encode(f"{self.username}:{self._password}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}"}
+        try:
+            async with (
+                asyncio.timeout(self.request_timeout),
+                self._http.session.request(
+                    method, f"{self.base_url}ari/{path}", json=payload, headers=headers
+                ) as response,
+            ):
+                if response.status >= 300:
+                    text = (await response.text())[:200]
+                    raise ActionError(f"ARI {method} {path} failed: {response.status} {text}")
+        except TimeoutError:
+            raise ActionError(
+                f"ARI {method} {path} got no answer within {self.request_timeout:g} s"
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise AsteriskConnectionError(
+                f"ARI {method} {path}: cannot reach {self.base_url}: {exc}"
             ) from None
 
     async def cleanup(

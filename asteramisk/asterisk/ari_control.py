@@ -181,9 +181,11 @@ class ARIControl(CallControl):
                 for waiter in waiters - {finished}:
                     waiter.cancel()
             if finished in done:
-                if finished.result().get("playback", {}).get("state") == "failed":
-                    raise _not_played(playback_id, finished.result())
-                return None
+                if finished.result().get("playback", {}).get("state") != "failed":
+                    return None
+                if self.gone.is_set() or not await self._alive():
+                    raise HangupException("the caller hung up")  # what failed the playback
+                raise _not_played(playback_id, finished.result())
             if self.gone.is_set():
                 self._waiting.pop(playback_id, None)
                 raise HangupException("the caller hung up")

@@ -2,7 +2,8 @@
 
 A text goes out through the PSTN endpoint with AMI ``MessageSend`` and a ``Base64Body`` (so
 unicode, emoji and line breaks pass intact and nothing in a body can become an AMI header),
-or, for a body too long for an AMI line, with ARI's ``endpoints/sendMessage``.
+or, for a body too long for an AMI line, with ARI's ``endpoints/sendMessage``, its parameters
+in the request's JSON body (in the URL, Asterisk refused bodies of about 3,500 characters).
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ async def send_message(
     encoded = encode_body(body)
     if len(encoded) <= AMI_BODY_LIMIT:
         await ami.action({"Action": "MessageSend", "To": to, "From": sender, "Base64Body": encoded})
-    elif ari is not None:
-        await ari.request("endpoints", "sendMessage", to=to, body=body, **{"from": sender})
+    elif ari is not None:  # in the request's body: a URL carries only a few kilobytes
+        payload = {"to": to, "from": sender, "body": body}
+        await ari.request_json("PUT", "endpoints/sendMessage", payload)
     else:
         raise ValueError(
             f"A text of {len(body)} characters does not fit an AMI line; long texts go over "

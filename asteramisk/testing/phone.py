@@ -67,11 +67,14 @@ class VirtualPhone(AsyncResource):
         self._listener: asyncio.Server | None = None
         self._streams: set[asyncio.Task[Any]] = set()
         self._stt = SpeechWorker()
-        self._texts: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._texts: asyncio.Queue[tuple[str, str, int]] = asyncio.Queue()
         self._ringing: asyncio.Queue[IncomingCall] = asyncio.Queue()
         self._incoming: dict[str, IncomingCall] = {}
         self._ari: ARIClient | None = None
         self.last_text_from = ""
+        self.last_text_length = 0
+        """The size in bytes the last text had as it arrived over SIP (Asterisk's PJSIP
+        drops the body of one of 1024 bytes or more, but not its Content-Length)."""
 
     def __repr__(self) -> str:
         return f"<VirtualPhone {self.number} calls={len(self._calls)}>"
@@ -112,7 +115,8 @@ class VirtualPhone(AsyncResource):
                 "UserEvent",
                 f"AsteramiskPhoneText,Phone: {self.number},"
                 "From: ${BASE64_ENCODE(${MESSAGE(from)})},"
-                "Body: ${BASE64_ENCODE(${MESSAGE(body)})}",
+                "Body: ${BASE64_ENCODE(${MESSAGE(body)})},"
+                "Length: ${MESSAGE_DATA(Content-Length)}",
             ),
             ("Hangup", ""),
         ]
@@ -160,8 +164,9 @@ class VirtualPhone(AsyncResource):
     async def receive_text(self, timeout: float = 15.0) -> str:
         """The next text that arrived for the phone (its sender in ``last_text_from``)."""
         async with asyncio.timeout(timeout):
-            sender, body = await self._texts.get()
+            sender, body, length = await self._texts.get()
         self.last_text_from = sender
+        self.last_text_length = length
         return body
 
     async def incoming_call(self, timeout: float = 15.0) -> IncomingCall:
@@ -184,7 +189,8 @@ class VirtualPhone(AsyncResource):
         if event.get("UserEvent") == "AsteramiskPhoneText" and event.get("Phone") == self.number:
             sender = base64.b64decode(str(event.get("From", ""))).decode("utf-8", "replace")
             body = base64.b64decode(str(event.get("Body", ""))).decode("utf-8", "replace")
-            self._texts.put_nowait((parse_number(sender), body))
+            length = str(event.get("Length", ""))
+            self._texts.put_nowait((parse_number(sender), body, int(length or 0)))
             return
         if event.get("UserEvent") != "AsteramiskPhone":
             return

@@ -118,6 +118,20 @@ async def test_a_reply_whose_body_asterisk_drops_fails_loudly(
     assert await phone.receive_text() == "That was too long for us, sorry."
 
 
+async def test_a_long_text_goes_out_whole(server: Server, phone: VirtualPhone) -> None:
+    """5,000 characters leave through ARI with the body in the request, not the URL (where
+    Asterisk refused about 3,500); the phone's side of the sandbox sees its full size."""
+    reply = "r" * 5000
+
+    async def long_reply(ui: TextUI) -> None:
+        await ui.say(reply)
+
+    await server.register_extension("3010", text_handler=long_reply)
+    await phone.send_text("3010", "Hi")
+    await phone.receive_text()  # the body itself is dropped by the sandbox's own PJSIP
+    assert phone.last_text_length == len(reply)
+
+
 async def test_conversations_are_kept_apart(server: Server, asterisk: SandboxSettings) -> None:
     await server.register_extension("3002", text_handler=greeter)
     await server.register_extension("3003", text_handler=greeter)

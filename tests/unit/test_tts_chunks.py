@@ -14,11 +14,9 @@ from asteramisk.testing.fakes import fake_call
 
 
 def test_sentences_are_pieces_and_long_ones_are_cut_at_a_space() -> None:
-    assert split_text("Hello there. How are you?\nFine!") == [
-        "Hello there.",
-        "How are you?",
-        "Fine!",
-    ]
+    short = "Hello there. How are you?\nFine!"
+    assert split_text(short) == [short]  # what fits is said as it always was: one piece
+    assert split_text(short, max_chars=26) == ["Hello there. How are you?", "Fine!"]
     words = "word " * 100
     pieces = split_text(words, max_chars=42)
     assert all(len(p) <= 42 for p in pieces) and " ".join(pieces) == words.strip()
@@ -55,13 +53,14 @@ async def test_the_cache_synthesises_long_text_piece_by_piece(tmp_path: Path) ->
 
 async def test_say_speaks_a_long_text_in_pieces_and_a_key_stops_the_rest(tmp_path: Path) -> None:
     call = fake_call(tmp_path, play_seconds=0.3)
-    sentences = [f"This is sentence number {n} of a long announcement." for n in range(6)]
+    sentences = [f"This is sentence number {n} of a long announcement." for n in range(12)]
+    pieces = [" ".join(sentences[:4]), " ".join(sentences[4:8]), " ".join(sentences[8:])]
     await call.ui.say(" ".join(sentences))
-    assert call.heard == sentences
+    assert call.heard == pieces  # packed into pieces of at most 240 characters
     assert call.ui.transcript == [("say", " ".join(sentences))]
 
     again = fake_call(tmp_path / "2", play_seconds=0.3)
     asyncio.get_running_loop().call_later(0.4, lambda: again.control.press("5"))
     await again.ui.say(" ".join(sentences))
-    assert again.heard == sentences[:2]  # the key in the second piece: the rest unsaid
+    assert again.heard == pieces[:2]  # the key in the second piece: the rest unsaid
     assert await again.ui.gather(timeout=0.1) == "5"
