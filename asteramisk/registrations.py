@@ -10,6 +10,8 @@ what was added, where it was added.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ __all__ = ["CallHandler", "Registration", "Registrations", "TextHandler"]
 
 CallHandler = Callable[[VoiceUI], Awaitable[object]]
 TextHandler = Callable[[TextUI], Awaitable[object]]
+
+log = logging.getLogger("asteramisk.server")
 
 
 @dataclass
@@ -51,6 +55,8 @@ class Registrations:
         self.dialplan = dialplan
         self.settings = settings
         self.ari_app = ari_app
+        self.app_prefix = settings.ASTERISK_ARI_APP
+        """The name every instance's Stasis application starts with (then ``-`` and an id)."""
         self._agi_url = agi_url
         self._by_number: dict[str, Registration] = {}
 
@@ -75,7 +81,11 @@ class Registrations:
         return context, number, "AGI", self._agi_url("call", number)
 
     async def add(self, registration: Registration) -> None:
-        """Add the entries of ``registration`` (its number must not be registered)."""
+        """Add the entries of ``registration`` (its number must not be registered), after
+        removing those an earlier instance of the app left behind (see :meth:`clear_stale`)."""
+        contexts = {self.entry(registration, text=text)[0] for text in (False, True)}
+        for context in sorted(contexts):
+            await self.clear_stale(context, registration.number)
         registration.call_entry = await self.dialplan.add(*self.entry(registration, text=False))
         registration.text_entry = await self.dialplan.add(*self.entry(registration, text=True))
         self._by_number[registration.number] = registration
@@ -109,3 +119,55 @@ class Registrations:
             return False
         last = await self.dialplan.next_priority(entry.context, entry.number) - 1
         return last > entry.priority
+
+    async def clear_stale(self, context: str, number: str) -> list[DialplanEntry]:
+        """Remove the entries of ``number`` in ``context`` that an instance of this app left
+        when it stopped without closing (killed, crashed): a ``Stasis()`` into one of this
+        app's applications that Asterisk no longer has, or an ``AGI()`` to a FastAGI port
+        that refuses connections or that this server now listens on itself. Every call
+        walked such entries first, or reached this server through a dead one. Returns them."""
+        stale = []
+        apps: set[str] | None = None
+        own = self._agi_url("call", number).split("/call,")[0]
+        for entry in await self.dialplan.entries(context, number):
+            if entry.app == "Stasis" and entry.data.startswith(f"{self.app_prefix}-"):
+                app = entry.data.split(",", 1)[0]
+                if apps is None:
+                    shown = await self.dialplan.ami.command("ari show apps")
+                    apps = {line.strip() for line in shown.splitlines()}
+                if app != self.ari_app and app not in apps:
+                    stale.append(entry)
+            elif entry.app == "AGI" and _ours(entry.data, number):
+                where = entry.data.split("/")[2]
+                if entry.data.startswith(f"{own}/") or not await _answers(where):
+                    stale.append(entry)
+        for entry in stale:
+            log.warning(
+                "Removing %s@%s %d. %s: left by an instance of the app that is gone",
+                number,
+                context,
+                entry.priority,
+                entry.line,
+            )
+            await self.dialplan.remove(entry)
+        return stale
+
+
+def _ours(data: str, number: str) -> bool:
+    """Whether ``AGI(data)`` has the shape of this library's entries for ``number``."""
+    return data.startswith("agi://") and data.endswith((f"/call,{number}", f"/text,{number}"))
+
+
+async def _answers(where: str) -> bool:
+    """Whether a FastAGI server accepts connections at ``host:port`` (unknown counts as
+    yes: only a refusal marks an entry stale)."""
+    host, _, port = where.rpartition(":")
+    try:
+        async with asyncio.timeout(1.0):
+            _reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+    except ConnectionRefusedError:
+        return False
+    except (OSError, TimeoutError, ValueError):
+        return True
+    writer.close()
+    return True

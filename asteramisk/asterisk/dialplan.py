@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.exceptions import ActionError
 
-__all__ = ["Dialplan", "DialplanEntry"]
+__all__ = ["Dialplan", "DialplanEntry", "parse_entries"]
 
 log = logging.getLogger(__name__)
 
 _EXTENSION_LINE = re.compile(r"^\s*'([^']*)'\s*=>\s*(\d+)\.")
-_PRIORITY_LINE = re.compile(r"^\s+(\d+)\.")
+_STEP = re.compile(r"(\d+)\.\s+(\w+)\((.*)\)\s+\[[^\]]*\]\s*$")
 _ATTEMPTS = 5
 
 
@@ -89,17 +89,24 @@ class Dialplan:
 
     async def next_priority(self, context: str, number: str) -> int:
         """One past the highest priority ``number`` has in ``context`` (1 if none)."""
+        return max([0, *(e.priority for e in await self.entries(context, number))]) + 1
+
+    async def entries(self, context: str, number: str) -> list[DialplanEntry]:
+        """The entries of exactly ``number`` in ``context`` (not the patterns it matches)."""
         output = await self.ami.command(f"dialplan show {number}@{context}")
-        current: str | None = None
-        priorities = [0]
-        for line in output.splitlines():
-            match = _EXTENSION_LINE.match(line)
-            if match:
-                current = match.group(1)
-                if current == number:
-                    priorities.append(int(match.group(2)))
-                continue
-            match = _PRIORITY_LINE.match(line)
-            if match and current == number:
-                priorities.append(int(match.group(1)))
-        return max(priorities) + 1
+        return parse_entries(output, context, number)
+
+
+def parse_entries(output: str, context: str, number: str) -> list[DialplanEntry]:
+    """The entries of ``number`` in the output of ``dialplan show NUMBER@CONTEXT``."""
+    current: str | None = None
+    found = []
+    for line in output.splitlines():
+        match = _EXTENSION_LINE.match(line)
+        if match:
+            current = match.group(1)
+        step = _STEP.search(line)  # "N. App(data) [registrar]", labelled or not
+        if current == number and step:
+            app, data = step.group(2), step.group(3)
+            found.append(DialplanEntry(context, number, app, data, int(step.group(1))))
+    return found

@@ -158,8 +158,9 @@ async def handler(ui):
 
 async def main():
     server = await Server.create(port=0)
-    await server.register_extension(sys.argv[2], call_handler=handler)
-    print(server.ari_app, flush=True)
+    transport = sys.argv[3] if len(sys.argv) > 3 else "ari"
+    await server.register_extension(sys.argv[2], call_handler=handler, transport=transport)
+    print(server.ari_app, server.port, flush=True)
     await server.serve_forever()
     print("returned", flush=True)
 
@@ -199,7 +200,7 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
     )
     assert app.stdout is not None
     try:
-        ari_app = (await asyncio.wait_for(app.stdout.readline(), 30)).decode().strip()
+        ari_app = (await asyncio.wait_for(app.stdout.readline(), 30)).decode().split(" ")[0]
         assert ari_app, (await app.stderr.read()).decode() if app.stderr else ""
         async with AMIClient() as ami:
             context = asterisk.call_context
@@ -215,3 +216,46 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
     if signal_name == "SIGTERM":
         assert status == 0
     assert ("returned" in rest) == returns  # serve_forever returns on SIGTERM alone
+
+
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_the_next_instance_removes_what_a_killed_one_left(
+    asterisk: SandboxSettings, tmp_path: Path, transport: str
+) -> None:
+    """SIGKILL runs no clean-up: the next server to register the number removes the dead
+    instance's entries (its Stasis application gone, or its FastAGI port refusing)."""
+    import signal
+    import sys
+
+    script = tmp_path / "app.py"
+    script.write_text(APP)
+    env = {**os.environ, **{k: v for k, v in asterisk.env().items() if v}}
+    number, context = "2404", asterisk.call_context
+    app = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "asyncio", number, transport,
+        env=env, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert app.stdout is not None
+    try:
+        dead_app, dead_port = (await asyncio.wait_for(app.stdout.readline(), 30)).split()
+    finally:
+        app.send_signal(signal.SIGKILL)
+        await app.wait()
+    async with AMIClient() as ami:
+
+        async def entries() -> str:
+            return await ami.command(f"dialplan show {number}@{context}")
+
+        dead = dead_app.decode() if transport == "ari" else f":{dead_port.decode()}/call"
+        for _ in range(50):  # Asterisk notices the dead websocket
+            if transport == "agi" or dead not in await ami.command("ari show apps"):
+                break
+            await asyncio.sleep(0.1)
+        assert dead in await entries()  # left behind
+        async with Server(port=0) as server:
+            await server.register_extension(number, call_handler=_never, transport=transport)
+            shown = await entries()
+            assert dead not in shown and shown.count(f",{number})") == 1
+            mine = server.ari_app if transport == "ari" else f":{server.port}/call"
+            assert mine in shown
+        assert f",{number})" not in await entries()
