@@ -134,6 +134,7 @@ class Communicator(AsyncResource):
                 ari = ARIClient.from_settings(settings, app=self.ari_app)
                 self._ari = await resources.enter_async_context(ari)
                 self._ari.on_event("*", self._router.dispatch)
+                self._ari.add_connect_hook(self._router.reconcile)
             self.speech = await resources.enter_async_context(speech)
             self._audio = AudioSocketServer(settings.AGI_SERVER_HOST)
             resources.push_async_callback(self._audio.close)
@@ -200,7 +201,9 @@ class Communicator(AsyncResource):
         control = ARIControl(
             ari, channel_id, settings.ASTERISK_PSTN_ENDPOINT, router=self._router, audio=audio
         )
-        self._router.add(channel_id, lambda event: self._on_event(channel_id, control, event))
+        self._router.add(
+            channel_id, lambda event: self._on_event(channel_id, control, event), control.reconcile
+        )
         answered = False
         # Shielded: a cancelled make_call still learns whether Asterisk made the channel,
         # so that its hangup does not go out before the channel exists.

@@ -141,6 +141,7 @@ class Server(AsyncResource):
                 ari = ARIClient.from_settings(settings, app=self.ari_app)
                 self._ari = await resources.enter_async_context(ari)
                 self._ari.on_event("*", self._router.dispatch)
+                self._ari.add_connect_hook(self._router.reconcile)
             agi = await _started_agi(host, port)
             resources.push_async_callback(agi.close, 0)
             self.port = agi.port
@@ -298,7 +299,7 @@ class Server(AsyncResource):
             router=self._router,
             audio=up.audio,
         )
-        self._router.add(channel_id, control.on_event)
+        self._router.add(channel_id, control.on_event, control.reconcile)
         caller = channel.get("caller") or {}
         name = known(caller.get("name"))
         self._tasks.spawn(

@@ -9,12 +9,11 @@ from typing import Any
 
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_media import ARIMediaChannels
-from asteramisk.asterisk.causes import describe_cause
+from asteramisk.asterisk.ari_transfer import ARITransfer
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.exceptions import (
     ActionError,
-    CallFailedException,
     HangupException,
     PlaybackError,
     RecordingError,
@@ -47,11 +46,10 @@ class ARIControl(CallControl):
         self.router = router
         """The owner's event router: this control adds the channels it makes (a transfer's
         leg, the audio stream's channels), so that their events reach it."""
-        self._leg_up: asyncio.Future[None] | None = None
-        self._leg_gone = asyncio.Event()
         self.keys: asyncio.Queue[str] = asyncio.Queue()
         self.gone = asyncio.Event()
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._recordings: set[str] = set()
         self._stream: AudioStream | None = None
         self._audio_channels = ARIMediaChannels(ari, channel_id, router, audio, self.on_event)
         self._releasing: asyncio.Task[None] | None = None
@@ -63,14 +61,7 @@ class ARIControl(CallControl):
         channel_id = str((event.get("channel") or {}).get("id", ""))
         if self._audio_channels.owns(channel_id):
             return
-        if channel_id and channel_id != self.channel_id:  # the leg of a transfer
-            leg_up = self._leg_up
-            if kind == "StasisStart" and leg_up is not None and not leg_up.done():
-                leg_up.set_result(None)
-            elif kind in ("StasisEnd", "ChannelDestroyed"):
-                self._leg_gone.set()
-                if leg_up is not None and not leg_up.done():  # it failed before answering
-                    leg_up.set_exception(_leg_failed(event))
+        if channel_id and channel_id != self.channel_id:
             return
         if kind == "ChannelDtmfReceived":
             self.keys.put_nowait(str(event.get("digit", "")))
@@ -233,6 +224,7 @@ class ARIControl(CallControl):
         name = path.rsplit("/", 1)[-1]
         finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[name] = finished
+        self._recordings.add(name)
         await self._request(
             "channels",
             "record",
@@ -252,47 +244,11 @@ class ARIControl(CallControl):
         return f"/var/spool/asterisk/recording/{name}.wav"
 
     async def transfer(self, destination: str) -> None:
-        """Bridge the caller with a new call to ``destination`` until one side hangs up."""
+        """Bridge the caller with a new call to ``destination`` until one side hangs up
+        (see :class:`~asteramisk.asterisk.ari_transfer.ARITransfer`)."""
         target = dial_target(destination, self.pstn_endpoint)
-        leg_id = f"transfer-{uuid.uuid4().hex}"
-        bridge = await self._request("bridges", "create", type="mixing")
-        bridge_id = bridge.id
-        self._leg_up = asyncio.get_running_loop().create_future()
-        self._leg_gone.clear()
-        self.router.add(leg_id, self.on_event)
-        originating: asyncio.Future[Any] | None = None
-        try:
-            await self._request(
-                "bridges", "addChannel", bridgeId=bridge_id, channel=self.channel_id
-            )
-            originating = asyncio.ensure_future(
-                self._request(
-                    "channels",
-                    "originate",
-                    endpoint=target,
-                    app=self.ari.app,
-                    appArgs="asteramisk-transfer",
-                    channelId=leg_id,
-                    timeout=60,
-                )
-            )
-            await asyncio.shield(originating)  # cancelled, the hangup below waits for it
-            await self._until(self._leg_up, 70)  # the leg's own timeout ends it first
-            await self._request("bridges", "addChannel", bridgeId=bridge_id, channel=leg_id)
-            await self._until(asyncio.ensure_future(self._leg_gone.wait()))
-        except TimeoutError:
-            raise CallFailedException(
-                f"The transfer to {destination} was not answered.", cause=19
-            ) from None
-        except CallFailedException as exc:
-            raise CallFailedException(
-                f"The transfer to {destination} failed: {exc}", exc.cause, exc.cause_txt
-            ) from None
-        finally:
-            self.router.remove(leg_id)
-            if originating is not None:
-                await self.ari.hang_up(leg_id, made_by=originating)
-            await self.ari.cleanup("bridges", "destroy", bridgeId=bridge_id)
+        transfer = ARITransfer(self.ari, self.router, self.channel_id, target)
+        await transfer.run(destination, self._request, self._until)
 
     async def listen(self) -> AudioStream:
         """The call's audio both ways over AudioSocket (see :class:`ARIMediaChannels`):
@@ -313,6 +269,32 @@ class ARIControl(CallControl):
         """Hang up the audio stream's channels and destroy its bridge."""
         await self._audio_channels.close()
 
+    async def reconcile(self) -> None:
+        """After the ARI connection came back: what happened to the call while it was down.
+        A call that ended ends here too (its handler's next verb raises
+        ``HangupException``); a playback or recording that ended ends here too (its verb
+        returns) instead of waiting for an event that was lost."""
+        if self.gone.is_set():
+            return
+        if not await self._alive():
+            self.on_event({"type": "ChannelDestroyed", "channel": {"id": self.channel_id}})
+            return
+        for key in list(self._waiting):
+            if key in self._recordings:
+                if not await self._exists("recordings", "getLive", recordingName=key):
+                    stored = await self._exists("recordings", "getStored", recordingName=key)
+                    kind = "RecordingFinished" if stored else "RecordingFailed"
+                    self._resolve(key, {"type": kind, "recording": {"name": key}})
+            elif not await self._exists("playbacks", "get", playbackId=key):
+                self._resolve(key, {"type": "PlaybackFinished", "playback": {"id": key}})
+
+    async def _exists(self, resource: str, operation: str, **params: str) -> bool:
+        try:
+            await self.ari.request(resource, operation, **params)
+        except ActionError:
+            return False
+        return True
+
     async def variable(self, name: str) -> str | None:
         try:
             result = await self._request(
@@ -322,13 +304,6 @@ class ARIControl(CallControl):
             return None
         value = result.get("value") if isinstance(result, dict) else None
         return None if value is None else str(value)
-
-
-def _leg_failed(event: dict[str, Any]) -> CallFailedException:
-    """Why a transfer's leg ended before it was answered."""
-    cause = int(event.get("cause") or 0)
-    text = str(event.get("cause_txt") or "")
-    return CallFailedException(f"{describe_cause(cause, text)} (cause {cause})", cause, text)
 
 
 def _not_played(playback_id: str, event: dict[str, Any]) -> PlaybackError:

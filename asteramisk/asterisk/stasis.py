@@ -10,17 +10,24 @@ channels) by method.
 A channel created into the application can be used in a bridge only once it has entered it
 (Asterisk answers 422 "Channel not in Stasis application" before its ``StasisStart``):
 :meth:`StasisRouter.entered` gives a future that its ``StasisStart`` resolves.
+
+The events sent while the ARI connection is down are lost: when it comes back, the owner runs
+:meth:`StasisRouter.reconcile`, and each call asks Asterisk what became of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 __all__ = ["EventHandler", "StasisRouter", "channel_of"]
 
 EventHandler = Callable[[dict[str, Any]], object]
+Reconciler = Callable[[], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 
 def channel_of(event: dict[str, Any]) -> str:
@@ -38,6 +45,7 @@ class StasisRouter:
 
     def __init__(self, on_new: EventHandler | None = None) -> None:
         self._routes: dict[str, EventHandler] = {}
+        self._reconcilers: dict[str, Reconciler] = {}
         self._on_new = on_new
         self._entering: dict[str, asyncio.Future[None]] = {}
 
@@ -50,13 +58,28 @@ class StasisRouter:
     def __repr__(self) -> str:
         return f"<StasisRouter channels={len(self._routes)}>"
 
-    def add(self, channel_id: str, handler: EventHandler) -> None:
-        """Send the events of ``channel_id`` to ``handler`` from now on."""
+    def add(
+        self, channel_id: str, handler: EventHandler, reconcile: Reconciler | None = None
+    ) -> None:
+        """Send the events of ``channel_id`` to ``handler`` from now on; ``reconcile`` is
+        awaited after the ARI connection comes back (:meth:`reconcile`)."""
         self._routes[channel_id] = handler
+        if reconcile is not None:
+            self._reconcilers[channel_id] = reconcile
+
+    async def reconcile(self) -> None:
+        """The ARI connection came back (an ARI connect hook): events of the outage are
+        lost, so each call learns from Asterisk what happened meanwhile."""
+        reconcilers = list(self._reconcilers.values())
+        results = await asyncio.gather(*(r() for r in reconcilers), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.warning("A call could not be reconciled after ARI came back: %s", result)
 
     def remove(self, channel_id: str) -> None:
         """Stop routing ``channel_id`` (no error if it was not routed)."""
         self._routes.pop(channel_id, None)
+        self._reconcilers.pop(channel_id, None)
         entering = self._entering.pop(channel_id, None)
         if entering is not None and not entering.done():
             entering.cancel()

@@ -1,0 +1,93 @@
+"""Faults on real connections (asteramisk.testing.faults.FaultProxy): nothing stuck after an
+ARI outage, the other calls untouched."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from asteramisk.config import config
+from asteramisk.exceptions import HangupException
+from asteramisk.server import Server
+from asteramisk.testing import SandboxSettings
+from asteramisk.testing.faults import FaultProxy
+from asteramisk.testing.phone import VirtualPhone
+from asteramisk.ui import VoiceUI
+
+SENTENCE = "Thank you for calling. Please hold while we find someone to help you today."
+
+
+@pytest.fixture
+async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
+    async with VirtualPhone("5550180", vocabulary=["thank", "you", "for", "calling"]) as p:
+        yield p
+
+
+@pytest.fixture
+async def proxied(asterisk: SandboxSettings) -> AsyncIterator[tuple[Server, FaultProxy]]:
+    """A Server whose ARI connection (http and websocket) goes through a fault proxy."""
+    async with FaultProxy(asterisk.host, asterisk.ari_port) as proxy:
+        config.ASTERISK_ARI_PORT = proxy.port
+        try:
+            async with Server(port=0) as server:
+                yield server, proxy
+        finally:
+            config.ASTERISK_ARI_PORT = asterisk.ari_port
+
+
+async def test_a_caller_who_hangs_up_during_an_ari_outage_is_told_after_it(
+    proxied: tuple[Server, FaultProxy], phone: VirtualPhone
+) -> None:
+    server, proxy = proxied
+    outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def talker(ui: VoiceUI) -> None:
+        await ui.answer()
+        try:
+            while True:
+                await ui.say(SENTENCE)
+        except HangupException:
+            outcome.set_result("hangup")
+            raise
+
+    await server.register_extension("2501", call_handler=talker)
+    call = await phone.call("2501")
+    await call.wait_for_speech()
+    proxy.down()  # the events of what follows are lost
+    await call.hangup()
+    await asyncio.sleep(6)
+    assert not outcome.done()  # nothing could tell the app yet
+    proxy.up()
+    assert await asyncio.wait_for(outcome, 10) == "hangup"
+    for _ in range(50):
+        if not server._active:
+            break
+        await asyncio.sleep(0.1)
+    assert not server._active  # the server no longer counts the call
+
+
+async def test_a_say_whose_end_fell_in_an_ari_outage_returns_after_it(
+    proxied: tuple[Server, FaultProxy], phone: VirtualPhone
+) -> None:
+    server, proxy = proxied
+    said: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.say("Thank you for calling.")
+        said.set_result(asyncio.get_running_loop().time())
+        await ui.say("Thank you for calling.")  # and the call goes on
+
+    await server.register_extension("2502", call_handler=handler)
+    call = await phone.call("2502")
+    await call.wait_for_speech()
+    proxy.down()  # the PlaybackFinished of that sentence falls in here
+    await asyncio.sleep(5)
+    assert not said.done()
+    back = asyncio.get_running_loop().time()
+    proxy.up()
+    assert await asyncio.wait_for(said, 10) - back < 8
+    assert "thank you for calling" in await call.hear(timeout=10)
+    await call.wait_hangup(15)
