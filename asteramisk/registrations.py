@@ -69,6 +69,13 @@ class Registrations:
     def get(self, number: str) -> Registration | None:
         return self._by_number.get(number)
 
+    def priorities(self) -> dict[str, int | None]:
+        """Each number with the priority of its call entry."""
+        return {
+            r.number: r.call_entry.priority if r.call_entry else None
+            for r in self._by_number.values()
+        }
+
     def entry(self, registration: Registration, *, text: bool) -> tuple[str, str, str, str]:
         """The context, number, application and data of the entry for ``registration``."""
         number = registration.number

@@ -224,12 +224,7 @@ class Server(AsyncResource):
     @property
     def extensions(self) -> dict[str, int | None]:
         """The numbers this server serves, with their dialplan priority."""
-        if self._up is None:
-            return {}
-        return {
-            r.number: r.call_entry.priority if r.call_entry else None
-            for r in self._up.registrations
-        }
+        return self._up.registrations.priorities() if self._up is not None else {}
 
     def _text_handler_of(self, registration: Registration) -> TextHandler | None:
         if registration.text_handler is None and type(self).text_handler is Server.text_handler:
@@ -271,7 +266,8 @@ class Server(AsyncResource):
         registration = self._admit(number)
         if registration is not None:
             up = self._started()
-            control = AGIControl(agi, up.settings.ASTERISK_PSTN_ENDPOINT, audio=up.audio)
+            endpoint = up.settings.ASTERISK_PSTN_ENDPOINT
+            control = AGIControl(agi, endpoint, audio=up.audio, ari=self._ari)
             caller = known(agi.env.get("agi_callerid"))
             await self._serve(registration, control, caller, known(agi.env.get("agi_calleridname")))
 

@@ -9,9 +9,11 @@ from typing import Any, TypeVar, cast
 
 from asteramisk.agi import AGI, core
 from asteramisk.agi.protocol import Response
+from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
-from asteramisk.exceptions import ActionError, CallFailedException, PlaybackError
+from asteramisk.asterisk.recordings import RECORDING_SPOOL, Recording, recording_name
+from asteramisk.exceptions import ActionError, CallFailedException, PlaybackError, RecordingError
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
 __all__ = ["AGIControl"]
@@ -32,8 +34,17 @@ class AGIControl(CallControl):
 
     can_listen = True
 
-    def __init__(self, agi: AGI, pstn_endpoint: str, *, audio: AudioSocketServer) -> None:
+    def __init__(
+        self,
+        agi: AGI,
+        pstn_endpoint: str,
+        *,
+        audio: AudioSocketServer,
+        ari: ARIClient | None = None,
+    ) -> None:
         self.agi = agi
+        self.ari = ari
+        """The owner's ARI connection, if any: what a :class:`Recording` is fetched over."""
         self.pstn_endpoint = pstn_endpoint
         self.audio = audio
         """The AudioSocket server of the call's owner, which Asterisk streams the audio to."""
@@ -148,14 +159,28 @@ class AGIControl(CallControl):
 
     async def record(
         self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
-    ) -> str:
+    ) -> Recording:
+        name = recording_name(path)
         await self._run(core.SetAutohangup(0))
-        await self._run(
-            core.RecordFile(
-                path, core.FORMAT_WAV, finish_on_key, int(max_seconds * 1000), 0, beep, silence
-            )
+        action = core.RecordFile(
+            f"{RECORDING_SPOOL}/{name}",
+            core.FORMAT_WAV,
+            finish_on_key,
+            int(max_seconds * 1000),
+            0,
+            beep,
+            silence,
         )
-        return f"{path}.wav"
+        try:
+            await self._run(action)
+        except core.AGIAppError as exc:  # the caller is there (a hangup was raised as one)
+            raise RecordingError(
+                f"Asterisk could not record {name!r} (AGI RECORD FILE: {exc}). Check that "
+                f"its recording directory ({RECORDING_SPOOL}) exists and Asterisk may write "
+                "to it.",
+                name,
+            ) from None
+        return Recording(name, self.ari)
 
     async def transfer(self, destination: str) -> None:
         """``Dial()`` the destination: returns once the bridged call has ended; raises

@@ -252,6 +252,12 @@ class ARIClient(AsyncResource):
         """Call the ARI resource ``path`` (``PUT endpoints/sendMessage``) with ``payload`` as
         its JSON body (ARI reads an operation's parameters from the body too): for values too
         long for a URL."""
+        await self.raw(method, path, payload)
+
+    async def raw(self, method: str, path: str, payload: dict[str, Any] | None = None) -> bytes:
+        """Call the ARI resource ``path`` directly (a JSON body, or none) and return the
+        bytes of the answer: for what the generated API does not carry well (long values,
+        a recording's audio). :class:`ActionError` when Asterisk refuses it."""
         if self._http is None:
             raise AsteriskConnectionError("ARIClient is not connected; call connect() first.")
         token = base64.b64encode(f"{self.username}:{self._password}".encode()).decode()
@@ -263,9 +269,11 @@ class ARIClient(AsyncResource):
                     method, f"{self.base_url}ari/{path}", json=payload, headers=headers
                 ) as response,
             ):
+                body: bytes = await response.read()
                 if response.status >= 300:
-                    text = (await response.text())[:200]
+                    text = body[:200].decode("utf-8", "replace")
                     raise ActionError(f"ARI {method} {path} failed: {response.status} {text}")
+                return body
         except TimeoutError:
             raise ActionError(
                 f"ARI {method} {path} got no answer within {self.request_timeout:g} s"

@@ -11,6 +11,7 @@ from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_media import ARIMediaChannels
 from asteramisk.asterisk.ari_transfer import ARITransfer
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
+from asteramisk.asterisk.recordings import RECORDING_SPOOL, Recording, recording_name
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.exceptions import (
     ActionError,
@@ -220,28 +221,35 @@ class ARIControl(CallControl):
 
     async def record(
         self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
-    ) -> str:
-        name = path.rsplit("/", 1)[-1]
+    ) -> Recording:
+        name = recording_name(path)
         finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[name] = finished
         self._recordings.add(name)
-        await self._request(
-            "channels",
-            "record",
-            channelId=self.channel_id,
-            name=name,
-            format="wav",
-            maxDurationSeconds=int(max_seconds),
-            maxSilenceSeconds=silence or 0,
-            beep="true" if beep else "false",
-            terminateOn=finish_on_key or "none",
-            ifExists="overwrite",
-        )
-        event = await self._until(finished)
+        try:
+            await self._request(
+                "channels",
+                "record",
+                channelId=self.channel_id,
+                name=name,
+                format="wav",
+                maxDurationSeconds=int(max_seconds),
+                maxSilenceSeconds=silence or 0,
+                beep="true" if beep else "false",
+                terminateOn=finish_on_key or "none",
+                ifExists="overwrite",
+            )
+            event = await self._until(finished, max_seconds + 15)
+        except ActionError as exc:  # Asterisk cannot record (its directory missing: 500)
+            raise _not_recorded(name, {"recording": {"cause": str(exc)}}) from None
+        except TimeoutError:
+            raise _not_recorded(name, {"recording": {"cause": "it never ended"}}) from None
+        finally:
+            self._waiting.pop(name, None)
+            self._recordings.discard(name)
         if event.get("type") == "RecordingFailed":
             raise _not_recorded(name, event)
-        # ARI keeps recordings in Asterisk's recording spool, under their name.
-        return f"/var/spool/asterisk/recording/{name}.wav"
+        return Recording(name, self.ari)
 
     async def transfer(self, destination: str) -> None:
         """Bridge the caller with a new call to ``destination`` until one side hangs up
@@ -322,7 +330,7 @@ def _not_recorded(name: str, event: dict[str, Any]) -> RecordingError:
     cause = event.get("recording", {}).get("cause") or "no reason given"
     return RecordingError(
         f"Asterisk could not record {name!r} (ARI channels/record: {cause}). Check that "
-        "Asterisk's recording directory (/var/spool/asterisk/recording) exists and is "
+        f"Asterisk's recording directory ({RECORDING_SPOOL}) exists and is "
         "writable by Asterisk.",
         name,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 
+from asteramisk.asterisk.recordings import Recording
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import DTMF_KEYS
 
@@ -60,9 +61,10 @@ class CallControl(ABC):
     @abstractmethod
     async def record(
         self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
-    ) -> str:
-        """Record to ``path`` (Asterisk's view, without extension) as WAV; return the
-        recording's path as Asterisk sees it (with ``.wav``)."""
+    ) -> Recording:
+        """Record the caller as WAV into Asterisk's recording spool, under the last part of
+        ``path``; the :class:`~asteramisk.asterisk.recordings.Recording` (``RecordingError``
+        if Asterisk cannot make it)."""
 
     @abstractmethod
     async def transfer(self, destination: str) -> None:

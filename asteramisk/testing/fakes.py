@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from asteramisk.asterisk.control import ALL_KEYS, CallControl
+from asteramisk.asterisk.recordings import Recording, recording_name
 from asteramisk.exceptions import HangupException, PlaybackError
 from asteramisk.lifecycle import next_or_none
 from asteramisk.media.audio_server import AudioStream
@@ -294,12 +295,12 @@ class FakeCallControl(CallControl):
 
     async def record(
         self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
-    ) -> str:
+    ) -> Recording:
         self._check()
         await self._detach()
         await self._during(min(max_seconds, self.play_seconds), finish_on_key, None)
         self.recorded.append(path)
-        return f"{path}.wav"
+        return Recording(recording_name(path), None)
 
     async def transfer(self, destination: str) -> None:
         self._check()

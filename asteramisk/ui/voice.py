@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asteramisk.asterisk.control import CallControl
+from asteramisk.asterisk.recordings import Recording
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import DTMF_KEYS
@@ -296,13 +297,15 @@ class VoiceUI(UI):
         silence: int | None = 3,
         beep: bool = True,
         finish_on_key: str = "#",
-    ) -> str:
-        """Record the caller to ``path`` (as Asterisk sees it, without extension) as WAV.
+    ) -> Recording:
+        """Record the caller as WAV, named by the last part of ``path``.
 
         Ends at ``finish_on_key``, after ``silence`` seconds of silence or ``max_seconds``.
-        Returns the recording's path as Asterisk sees it, with its ``.wav`` extension (over
-        ARI, Asterisk keeps it in its recording spool under the last part of ``path``).
-        """
+        Asterisk keeps the recording in its recording spool, on both transports. Returns a
+        :class:`~asteramisk.asterisk.recordings.Recording`: its path as Asterisk sees it (a
+        ``str``, with ``.wav``), and ``await recording.read()`` (or ``save(local_path)``)
+        gives the app its audio over ARI, wherever Asterisk runs. Raises
+        :class:`~asteramisk.exceptions.RecordingError` when Asterisk cannot record."""
         check_sound("record", path, "path")
         check_positive("record", max_seconds, "max_seconds")
         if finish_on_key:

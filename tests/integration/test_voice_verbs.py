@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from asteramisk.exceptions import CallFailedException, PlaybackError
+from asteramisk.exceptions import CallFailedException, PlaybackError, RecordingError
 from asteramisk.media.tts import create_engine
 from asteramisk.media.tts.cache import to_wav_8k
 from asteramisk.server import Server
@@ -152,6 +152,38 @@ async def test_record_until_the_key(
     if asterisk.root:  # the sandbox: the recording is on this machine
         size = await asyncio.to_thread(os.path.getsize, asterisk.root + path)
         assert size > 8000  # more than half a second of 8 kHz audio
+    audio = await path.read()  # over ARI, wherever Asterisk runs
+    assert audio[:4] == b"RIFF" and len(audio) > 8000
+    assert path.name == f"asteramisk-test-record-{transport}"
+
+
+async def test_a_recording_asterisk_cannot_make_raises(
+    server: Server, phone: VirtualPhone, transport: str, asterisk: SandboxSettings
+) -> None:
+    """Debian's Asterisk package does not create its recording directory: without it,
+    record() raises RecordingError at once, on both transports (over ARI it was a bare 500)."""
+    if not asterisk.root:
+        pytest.skip("removes a directory of the sandbox's root")
+    spool = Path(asterisk.root + "/var/spool/asterisk/recording")
+    outcome: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        try:
+            await ui.record("/tmp/never", max_seconds=5, silence=None)
+        except RecordingError as exc:
+            outcome.set_result(exc)
+        else:
+            outcome.set_result(None)
+
+    await server.register_extension("2111", call_handler=handler, transport=transport)
+    await asyncio.to_thread(spool.rename, spool.with_name("recording.away"))
+    try:
+        await phone.call("2111")
+        error = await asyncio.wait_for(outcome, 15)
+    finally:
+        await asyncio.to_thread(spool.with_name("recording.away").rename, spool)
+    assert isinstance(error, RecordingError) and "recording directory" in str(error)
 
 
 async def test_send_dtmf_reaches_the_phone(
