@@ -173,3 +173,48 @@ async def test_openai_transcriber_error_surfaces() -> None:
     with pytest.raises(STTError, match="OpenAI transcription") as raised:
         await OpenAITranscriber(client).transcribe(tone(300))
     assert isinstance(raised.value.__cause__, AuthenticationError)  # mapped at the adapter
+
+
+def white_noise(ms: int, rms: int, seed: int = 7) -> bytes:
+    import random
+
+    generator = random.Random(seed)
+    sigma = rms  # Gaussian noise: its RMS is its standard deviation
+    count = ms * 8
+    return struct.pack(
+        f"<{count}h",
+        *(max(-32768, min(32767, int(generator.gauss(0, sigma)))) for _ in range(count)),
+    )
+
+
+def test_vad_is_never_stuck_in_steady_noise() -> None:
+    """White noise at -35 dBFS (RMS 582) and no speech at all: the old floor, which followed
+    only frames it called silent, reported 'speaking' for good."""
+    vad = VoiceActivityDetector()
+    speaking = []
+    events = []
+    for frame in frames(white_noise(10_000, 582)):
+        event = vad.feed(frame)
+        if event is not None:
+            events.append(event.kind)
+        speaking.append(vad.speaking)
+    assert not any(speaking[150:])  # from 3 s on: never speaking
+    assert events in ([], ["start", "end"])  # at most one false start, while it learns
+
+
+def test_vad_hears_speech_in_noise_and_its_end() -> None:
+    """Bursts of 'speech' 10 dB above white noise, with pauses: one utterance, ended."""
+    vad = VoiceActivityDetector()
+    noise = white_noise(3000, 582)
+    speech = b"".join(
+        _mix(tone(300, 2600), white_noise(300, 582, seed=n)) + white_noise(100, 582, seed=9)
+        for n in range(4)
+    )
+    kinds = [e.kind for f in frames(noise + speech + noise) if (e := vad.feed(f)) is not None]
+    assert kinds[-2:] == ["start", "end"] and kinds.count("start") <= 2
+
+
+def _mix(a: bytes, b: bytes) -> bytes:
+    import audioop
+
+    return audioop.add(a, b[: len(a)], 2)
