@@ -157,6 +157,7 @@ class Server(AsyncResource):
                 send=self.send_text,
                 handler_of=self._text_handler_of,
                 tasks=self._tasks,
+                ami=ami,
             )
             self._up = _Started(settings, ami, agi, registrations, texts, speech, audio)
             self._resources = resources.pop_all()
@@ -190,7 +191,7 @@ class Server(AsyncResource):
         the call enters this server's Stasis application) or ``"agi"`` (FastAGI on this
         server's port); the handler cannot tell the difference.
         """
-        registrations = self._started().registrations
+        up = self._started()
         number = check_number(number)
         if transport not in ("ari", "agi"):
             raise ValueError(f"transport={transport!r}: it must be 'ari' or 'agi'.")
@@ -200,11 +201,11 @@ class Server(AsyncResource):
                 "(config.ASTERISK_ARI_USER = ... or export ASTERISK_ARI_USER=...), or register "
                 "with transport='agi'."
             )
-        if registrations.get(number) is not None:
+        if up.registrations.get(number) is not None:
             await self.unregister_extension(number)
         # Texts always come here: replies to conversations a Communicator of this process
         # started arrive so, even on a number served without a text handler.
-        await registrations.add(
+        await up.registrations.add(
             Registration(
                 number,
                 call_handler,
@@ -214,6 +215,7 @@ class Server(AsyncResource):
             )
         )
         conversations.receive_on(number)
+        await up.texts.deliver_kept(number)
 
     async def unregister_extension(self, number: str) -> None:
         """Stop serving ``number``: remove exactly the dialplan entries this server added

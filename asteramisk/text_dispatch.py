@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from asteramisk.agi import AGI, core
+from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.messaging import parse_number
 from asteramisk.config import Settings
 from asteramisk.exceptions import TextLostError
@@ -29,6 +31,11 @@ __all__ = ["BUSY_TEXT", "TextDispatcher"]
 log = logging.getLogger("asteramisk.server")
 
 BUSY_TEXT = "We are sorry, we cannot take another conversation right now. Please try later."
+KEPT_FAMILY = "asteramisk_texts"
+"""The family of Asterisk's database where the dialplan keeps texts no app took."""
+_KEPT = re.compile(
+    rf"^/{KEPT_FAMILY}/[^/\s]+/(\S+)\s*:\s*([A-Za-z0-9+/=]*) ([A-Za-z0-9+/=]*)\s*$", re.M
+)
 
 Send = Callable[[str, str, str], Awaitable[None]]
 
@@ -45,7 +52,9 @@ class TextDispatcher:
         send: Send,
         handler_of: Callable[[Registration], TextHandler | None],
         tasks: TaskSet,
+        ami: AMIClient,
     ) -> None:
+        self.ami = ami
         self.registrations = registrations
         self.settings = settings
         self._send = send
@@ -63,24 +72,51 @@ class TextDispatcher:
         body = base64.b64decode(encoded or "").decode("utf-8", "replace")
         their = parse_number(sender)
         lost = None if body else await _lost(agi, their, number)
+        if await self._handle(number, their, lost or body):
+            await agi.execute(core.Hangup())  # handled: the dialplan stops here
+
+    async def _handle(self, number: str, their: str, body: str | TextLostError) -> bool:
+        """Hand a text over; False to pass it on to the next priority."""
         conversation = conversations.get(number, their)
         if conversation is not None:
-            conversation.deliver(lost or body)
-        elif lost is not None:
-            log.error("%s", lost)  # no conversation to tell: said here, and handled
+            conversation.deliver(body)
+            return True
+        if isinstance(body, TextLostError):
+            log.error("%s", body)  # no conversation to tell: said here, and handled
+            return True
+        registration = self.registrations.get(number)
+        handler = None if registration is None else self._handler_of(registration)
+        if registration is None or handler is None:
+            return False
+        if len(self.conversations) < self.settings.MAX_CONCURRENT_CONVERSATIONS:
+            self._start(handler, number, their, body)
+        elif await self._passed_on(registration):
+            return False
         else:
-            registration = self.registrations.get(number)
-            handler = None if registration is None else self._handler_of(registration)
-            if registration is None or handler is None:
-                return
-            limit = self.settings.MAX_CONCURRENT_CONVERSATIONS
-            if len(self.conversations) < limit:
-                self._start(handler, number, their, body)
-            elif await self._passed_on(registration):
-                return
-            else:
-                await self._send(their, number, BUSY_TEXT)
-        await agi.execute(core.Hangup())  # handled: the dialplan stops here
+            await self._send(their, number, BUSY_TEXT)
+        return True
+
+    async def deliver_kept(self, number: str) -> int:
+        """Hand over, in the order they came, the texts to ``number`` that Asterisk kept
+        while no app served it (``example_configs/extensions.conf``); each is taken from
+        Asterisk's database by one server only. Returns how many."""
+        family = f"{KEPT_FAMILY}/{number}"
+        shown = await self.ami.command(f"database show {family}")
+        kept = sorted(_KEPT.findall(shown))
+        taken = 0
+        for key, sender, body in kept:
+            answer = await self.ami.action(
+                {"Action": "DBDel", "Family": family, "Key": key}, check=False
+            )
+            if answer.get("Response") != "Success":
+                continue  # another server took it first
+            text = base64.b64decode(body).decode("utf-8", "replace")
+            who = parse_number(base64.b64decode(sender).decode("utf-8", "replace"))
+            await self._handle(number, who, text)
+            taken += 1
+        if taken:
+            log.info("%d text(s) to %s kept while no app served it: handed over", taken, number)
+        return taken
 
     def _start(self, handler: TextHandler, number: str, their: str, body: str) -> None:
         ui = TextUI(

@@ -202,6 +202,7 @@ class Sandbox:
         self.down()
         settings = self._credentials()
         self._start(settings, progress, timeout)
+        self.cli("database deltree asteramisk_texts")  # texts kept by an earlier run: gone
         return settings
 
     def down(self) -> bool:

@@ -132,6 +132,39 @@ async def test_a_long_text_goes_out_whole(server: Server, phone: VirtualPhone) -
     assert phone.last_text_length == len(reply)
 
 
+async def test_texts_sent_while_no_app_serves_the_number_are_kept_and_handed_over(
+    server: Server, phone: VirtualPhone, asterisk: SandboxSettings
+) -> None:
+    """The dialplan keeps them in Asterisk's database; the first server to register the
+    number gets them, in order, and a second one none of them."""
+    await phone.send_text("3020", "first, while nobody serves")
+    await phone.send_text("3020", "second")
+    async with AMIClient() as ami:
+        for _ in range(50):
+            if (await ami.command("database show asteramisk_texts/3020")).count("3020/") == 2:
+                break
+            await asyncio.sleep(0.1)
+        got: asyncio.Queue[str] = asyncio.Queue()
+
+        async def handler(ui: TextUI) -> None:
+            got.put_nowait(ui.first_message)
+            got.put_nowait(await ui.prompt(""))
+
+        await server.register_extension("3020", text_handler=handler)
+        assert await asyncio.wait_for(got.get(), 10) == "first, while nobody serves"
+        assert await asyncio.wait_for(got.get(), 10) == "second"
+        assert "3020/" not in await ami.command("database show asteramisk_texts/3020")
+        async with Server(port=0) as other:
+            other_got: list[str] = []
+
+            async def other_handler(ui: TextUI) -> None:
+                other_got.append(ui.first_message)
+
+            await other.register_extension("3020", text_handler=other_handler)
+            await asyncio.sleep(0.5)
+            assert other_got == []  # each kept text is handed over once
+
+
 async def test_conversations_are_kept_apart(server: Server, asterisk: SandboxSettings) -> None:
     await server.register_extension("3002", text_handler=greeter)
     await server.register_extension("3003", text_handler=greeter)
