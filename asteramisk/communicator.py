@@ -38,7 +38,7 @@ from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
 from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.messaging import check_number, send_message
-from asteramisk.asterisk.stasis import StasisRouter, channel_of
+from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.config import Settings, config
 from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
 from asteramisk.lifecycle import AsyncResource
@@ -162,7 +162,7 @@ class Communicator(AsyncResource):
                     )
                 )
         control.on_event(event)
-        if kind == "ChannelDestroyed" and channel_of(event) == channel_id:
+        if kind == "ChannelDestroyed":  # this route is the call's own channel
             self._router.remove(channel_id)
 
     async def make_call(

@@ -49,11 +49,6 @@ class SpeechWorker:
         self._closed = False
         self._stderr: IO[bytes] | None = None
 
-    @property
-    def running(self) -> bool:
-        """Whether the worker process is up."""
-        return self._process is not None and self._process.returncode is None
-
     async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
         async with self._lock:
             if self._closed:
