@@ -1,19 +1,22 @@
 """``python -m asteramisk doctor``: check a real setup, and say how to fix what is wrong.
 
 Checks, in order (a failure stops the checks that depend on it): the configuration, the AMI
-login, ARI and the http server, the incoming contexts, and Asterisk reaching our FastAGI server
-(a test call through a ``Local/`` channel). Each failure is printed with the file and the line
-to change.
+login, ARI and the http server, the incoming contexts, Asterisk reaching our FastAGI server
+(a test call through a ``Local/`` channel), and a synthesised sentence playing on that call
+(Asterisk finds the speech where ``TTS_DELIVERY`` puts it). Each failure is printed with the
+file and the line to change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from asteramisk.agi import AGI, FastAGIServer, core
+from asteramisk.asterisk.agi_control import AGIControl
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.config import config
@@ -21,7 +24,10 @@ from asteramisk.exceptions import (
     AsteramiskException,
     AuthenticationError,
     ConfigurationError,
+    PlaybackError,
 )
+from asteramisk.media.audio_server import AudioSocketServer
+from asteramisk.media.speech import Speech
 
 __all__ = ["Check", "run_doctor"]
 
@@ -105,7 +111,7 @@ async def _checks() -> list[Check]:
         checks.append(await _ari_check())
         for name in ("ASTERISK_INCOMING_CALL_CONTEXT", "ASTERISK_INCOMING_TEXT_CONTEXT"):
             checks.append(await _context_check(ami, name))
-        checks.append(await _agi_check(ami))
+        checks += await _agi_check(ami)
     finally:
         await ami.close()
     return checks
@@ -173,31 +179,38 @@ async def _context_check(ami: AMIClient, name: str) -> Check:
     return Check(f"context {context} ({name})", True)
 
 
-async def _agi_check(ami: AMIClient) -> Check:
+async def _agi_check(ami: AMIClient) -> list[Check]:
     name = (
         f"Asterisk reaches our FastAGI server ({config.AGI_SERVER_HOST}:{config.AGI_SERVER_PORT})"
     )
     reached: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    spoken: asyncio.Future[Check] = asyncio.get_running_loop().create_future()
 
     async def handler(agi: AGI) -> None:
         value = await agi.execute(core.GetVariable("CHANNEL"))
         if not reached.done():
             reached.set_result(value or "")
+        try:
+            spoken.set_result(await _speech_check(agi))
+        except Exception as exc:  # whatever stopped it is the check's answer
+            spoken.set_result(Check("synthesised speech plays", False, repr(exc)))
 
     server = FastAGIServer(config.AGI_SERVER_HOST, config.AGI_SERVER_PORT)
     server.add_route("doctor", handler)
     try:
         await server.start()
     except OSError as exc:
-        return Check(
-            name,
-            False,
-            f"cannot listen: {exc.strerror}",
-            fix=(
-                "another program (or your app) uses AGI_SERVER_PORT: stop it for the check, or "
-                "set AGI_SERVER_PORT to a free port."
-            ),
-        )
+        return [
+            Check(
+                name,
+                False,
+                f"cannot listen: {exc.strerror}",
+                fix=(
+                    "another program (or your app) uses AGI_SERVER_PORT: stop it for the "
+                    "check, or set AGI_SERVER_PORT to a free port."
+                ),
+            )
+        ]
     context = f"asteramisk-doctor-{uuid.uuid4().hex[:6]}"
     try:
         await ami.action(
@@ -216,26 +229,71 @@ async def _agi_check(ami: AMIClient) -> Check:
                 "Action": "Originate",
                 "Channel": f"Local/s@{context}/n",
                 "Application": "Wait",
-                "Data": "5",
+                "Data": "20",  # long enough to synthesise and play the test sentence
                 "Async": "true",
             },
             as_list=False,
         )
         async with asyncio.timeout(10):
             channel = await reached
-        return Check(name, True, f"test call {channel}")
+        try:
+            async with asyncio.timeout(30):
+                speech = await spoken
+        except TimeoutError:
+            speech = Check("synthesised speech plays", False, "the test call ended first")
+        return [Check(name, True, f"test call {channel}"), speech]
     except TimeoutError:
-        return Check(
-            name,
-            False,
-            "no AGI connection came within 10 s",
-            fix=(
-                "AGI_SERVER_HOST must be an address of this machine that Asterisk can connect to "
-                "(127.0.0.1 when Asterisk runs here); open AGI_SERVER_PORT in the firewall."
-            ),
-        )
+        return [
+            Check(
+                name,
+                False,
+                "no AGI connection came within 10 s",
+                fix=(
+                    "AGI_SERVER_HOST must be an address of this machine that Asterisk can "
+                    "connect to (127.0.0.1 when Asterisk runs here); open AGI_SERVER_PORT in "
+                    "the firewall."
+                ),
+            )
+        ]
     finally:
         await server.close(grace=1)
         await ami.action(
             {"Action": "Command", "Command": f"dialplan remove context {context}"}, check=False
         )
+
+
+async def _speech_check(agi: AGI) -> Check:
+    """Play a synthesised sentence on the test call: Asterisk must find it where
+    ``TTS_DELIVERY`` puts it (a file in its sounds directory, or our media server's URL)."""
+    settings = config.snapshot()
+    name = f"synthesised speech plays (TTS_DELIVERY={settings.TTS_DELIVERY})"
+    audio = AudioSocketServer(settings.AGI_SERVER_HOST)  # never started: nothing listens
+    try:
+        async with Speech.from_settings(settings) as speech:
+            # A copy under a name never used before: a file Asterisk found once proves nothing
+            made = await speech.cache.get("This is the Asteramisk doctor.")
+            probe = made.with_name(f"file-{uuid.uuid4().hex}.wav")
+            await asyncio.to_thread(shutil.copyfile, made, probe)
+            try:
+                sound = speech.asterisk_name(probe)
+                control = AGIControl(agi, settings.ASTERISK_PSTN_ENDPOINT, audio=audio)
+                await control.play(sound, "")
+            finally:
+                probe.unlink(missing_ok=True)
+    except PlaybackError as exc:
+        return Check(
+            name,
+            False,
+            str(exc).split(":")[0],
+            fix=(
+                "With TTS_DELIVERY=file, TTS_CACHE_DIR must be the directory Asterisk reads as "
+                "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR (on Asterisk's machine). When "
+                "Asterisk runs elsewhere, set TTS_DELIVERY=http: Asterisk then fetches the "
+                "speech from this machine (AGI_SERVER_HOST must be reachable from it)."
+            ),
+        )
+    except AsteramiskException as exc:
+        return Check(name, False, str(exc))
+    finally:
+        await audio.close()
+    return Check(name, True, f"played {sound}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,28 @@ def test_a_good_setup_passes(asterisk: SandboxSettings, free_agi_port: None) -> 
     assert "[ok  ] AMI login: Asterisk 22." in text
     assert "[ok  ] ARI and the http server" in text
     assert "Asterisk reaches our FastAGI server" in text and "test call Local/s@" in text
-    assert "6 passed, 0 failed" in text
+    assert "[ok  ] synthesised speech plays (TTS_DELIVERY=file)" in text
+    assert "7 passed, 0 failed" in text
+
+
+def test_speech_asterisk_cannot_find_fails_and_http_fixes_it(
+    asterisk: SandboxSettings, free_agi_port: None, tmp_path: Path
+) -> None:
+    """The field's silent failure: speech written where Asterisk never looks. doctor said
+    "6 passed" on it; it fails now, and passes with the fix it names."""
+    config.TTS_CACHE_DIR = str(tmp_path)  # not Asterisk's sounds directory (its own root)
+    try:
+        status, text = doctor()
+        assert status == 1, text
+        assert "[FAIL] synthesised speech plays (TTS_DELIVERY=file)" in text
+        assert "TTS_DELIVERY=http" in text
+        config.TTS_DELIVERY = "http"
+        status, text = doctor()
+        assert status == 0, text
+        assert "[ok  ] synthesised speech plays (TTS_DELIVERY=http)" in text
+    finally:
+        config.TTS_CACHE_DIR = asterisk.env()["TTS_CACHE_DIR"]
+        del config.TTS_DELIVERY
 
 
 def test_wrong_ami_secret_says_which_file(asterisk: SandboxSettings) -> None:
