@@ -267,7 +267,14 @@ class Communicator(AsyncResource):
                 "(a reply could not tell the two apart): hang it up first, or text from "
                 "another callerid_number."
             )
-        ui = TextUI(self.send_text, remote_number=remote, local_number=number, started_by_us=True)
+        assert self.settings is not None
+        ui = TextUI(
+            self.send_text,
+            remote_number=remote,
+            local_number=number,
+            idle_timeout=self.settings.TEXT_IDLE_TIMEOUT,
+            started_by_us=True,
+        )
         ui.answered = True
         conversations.add(ui)
         self._uis.add(ui)
