@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,10 +72,12 @@ class VoiceUI(UI):
 
     # -- speech and sound ----------------------------------------------------------------
 
-    async def _play_interruptible(self, sound: str) -> None:
+    async def _play_interruptible(self, playing: Callable[[], Awaitable[str | None]]) -> None:
+        """Run ``playing`` (a play or a say of ``ui.audio``) unless the caller has answered
+        already; a key that stops it counts for the next ``gather``."""
         if self._pending_keys:
             return  # the caller already answered: do not make them listen
-        key = await self.audio.play(sound)
+        key = await playing()
         if key:
             self._pending_keys += key
 
@@ -102,11 +104,7 @@ class VoiceUI(UI):
         check_text("say", text)
         self._check_open()
         self.transcript.append(("say", text))
-        if self._pending_keys:
-            return  # the caller already answered: do not make them listen
-        key = await self.audio.say(text)
-        if key:
-            self._pending_keys += key
+        await self._play_interruptible(lambda: self.audio.say(text))
 
     async def play(self, sound: str) -> None:
         """Play an Asterisk sound name (``hello-world``), a local WAV file or an http(s) URL."""
@@ -119,7 +117,7 @@ class VoiceUI(UI):
         else:
             name = sound
         self.transcript.append(("play", sound))
-        await self._play_interruptible(name)
+        await self._play_interruptible(lambda: self.audio.play(name))
 
     # -- keys ----------------------------------------------------------------------------
 
