@@ -91,11 +91,7 @@ class ARIControl(CallControl):
             raise
 
     async def _alive(self) -> bool:
-        try:
-            await self.ari.request("channels", "get", channelId=self.channel_id)
-        except ActionError:
-            return False
-        return True
+        return await self._exists("channels", "get", channelId=self.channel_id)
 
     async def _until(self, future: asyncio.Future[Any], timeout: float | None = None) -> Any:
         """Wait for ``future``, or raise HangupException when the caller goes first."""
@@ -297,6 +293,7 @@ class ARIControl(CallControl):
                 self._resolve(key, {"type": "PlaybackFinished", "playback": {"id": key}})
 
     async def _exists(self, resource: str, operation: str, **params: str) -> bool:
+        """Whether Asterisk still has the thing ``resource.operation`` gets (a refusal: no)."""
         try:
             await self.ari.request(resource, operation, **params)
         except ActionError:
