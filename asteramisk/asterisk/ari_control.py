@@ -23,6 +23,10 @@ from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
 __all__ = ["ARIControl"]
 
+PLAYBACK_START_TIMEOUT = 15.0
+"""Seconds a playback Asterisk has accepted may stay queued before it counts as lost: one
+call plays one thing at a time, so it normally starts at once."""
+
 
 class ARIControl(CallControl):
     """The primitives over ARI, for a channel in our Stasis application.
@@ -50,6 +54,7 @@ class ARIControl(CallControl):
         self.keys: asyncio.Queue[str] = asyncio.Queue()
         self.gone = asyncio.Event()
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._starting: dict[str, asyncio.Event] = {}
         self._recordings: set[str] = set()
         self._stream: AudioStream | None = None
         self._audio_channels = ARIMediaChannels(ari, channel_id, router, audio, self.on_event)
@@ -66,6 +71,8 @@ class ARIControl(CallControl):
             return
         if kind == "ChannelDtmfReceived":
             self.keys.put_nowait(str(event.get("digit", "")))
+        elif kind == "PlaybackStarted":
+            self._starting.pop(str(event.get("playback", {}).get("id", "")), asyncio.Event()).set()
         elif kind in ("PlaybackFinished", "PlaybackFailed"):
             self._resolve(str(event.get("playback", {}).get("id", "")), event)
         elif kind in ("RecordingFinished", "RecordingFailed"):
@@ -135,6 +142,7 @@ class ARIControl(CallControl):
         playback_id = uuid.uuid4().hex
         finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[playback_id] = finished
+        started = self._starting[playback_id] = asyncio.Event()
         playing = asyncio.ensure_future(
             self._request(
                 "channels", "play", channelId=self.channel_id, media=media, playbackId=playback_id
@@ -142,32 +150,55 @@ class ARIControl(CallControl):
         )
         try:
             await asyncio.shield(playing)
-            return await self._until_played(playback_id, finished, escape_digits, interrupt)
-        except asyncio.CancelledError:
+            return await self._until_played(
+                media, playback_id, (finished, started), escape_digits, interrupt
+            )
+        except (asyncio.CancelledError, PlaybackError):
             # The app stopped waiting: the caller stops hearing it, at once.
             await self.ari.cleanup("playbacks", "stop", after=playing, playbackId=playback_id)
             raise
         finally:
             self._waiting.pop(playback_id, None)
+            self._starting.pop(playback_id, None)
 
     async def _until_played(
         self,
+        media: str,
         playback_id: str,
-        finished: asyncio.Future[dict[str, Any]],
+        events: tuple[asyncio.Future[dict[str, Any]], asyncio.Event],
         escape_digits: str,
         interrupt: asyncio.Event | None,
     ) -> str | None:
+        """Wait for the playback's end, or the caller's hangup, key or speech (``interrupt``);
+        raise :class:`PlaybackError` if it failed, or never started."""
+        finished, started = events
+        loop = asyncio.get_running_loop()
+        start_by = loop.time() + PLAYBACK_START_TIMEOUT
         while True:
             key_task: asyncio.Future[Any] = asyncio.ensure_future(self.keys.get())
             gone_task: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())
             waiters: set[asyncio.Future[Any]] = {finished, key_task, gone_task}
             if interrupt is not None:
                 waiters.add(asyncio.ensure_future(interrupt.wait()))
+            watch: set[asyncio.Future[Any]] = set()  # until it starts: started, or stalled
+            if not started.is_set():
+                watch = {
+                    asyncio.ensure_future(started.wait()),
+                    asyncio.ensure_future(asyncio.sleep(max(0.0, start_by - loop.time()))),
+                }
             try:
-                done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(waiters | watch, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for waiter in waiters - {finished}:
+                for waiter in (waiters | watch) - {finished}:
                     waiter.cancel()
+            if not done & waiters:
+                if started.is_set():
+                    continue
+                raise PlaybackError(
+                    f"Asterisk accepted {media} but did not start playing it within "
+                    f"{PLAYBACK_START_TIMEOUT:g} s (it stayed queued): the caller heard nothing.",
+                    media,
+                )
             if finished in done:
                 if finished.result().get("playback", {}).get("state") != "failed":
                     return None
@@ -289,16 +320,24 @@ class ARIControl(CallControl):
                     stored = await self._exists("recordings", "getStored", recordingName=key)
                     kind = "RecordingFinished" if stored else "RecordingFailed"
                     self._resolve(key, {"type": kind, "recording": {"name": key}})
-            elif not await self._exists("playbacks", "get", playbackId=key):
-                self._resolve(key, {"type": "PlaybackFinished", "playback": {"id": key}})
+            else:
+                playback = await self._get("playbacks", "get", playbackId=key)
+                if playback is None:
+                    self._resolve(key, {"type": "PlaybackFinished", "playback": {"id": key}})
+                elif getattr(playback, "json", {}).get("state") != "queued":
+                    self.on_event({"type": "PlaybackStarted", "playback": {"id": key}})
 
     async def _exists(self, resource: str, operation: str, **params: str) -> bool:
         """Whether Asterisk still has the thing ``resource.operation`` gets (a refusal: no)."""
+        return await self._get(resource, operation, **params) is not None
+
+    async def _get(self, resource: str, operation: str, **params: str) -> Any:
+        """What ``resource.operation`` gets, or None if Asterisk refuses (it has no such thing)."""
         try:
-            await self.ari.request(resource, operation, **params)
+            result = await self.ari.request(resource, operation, **params)
         except ActionError:
-            return False
-        return True
+            return None
+        return {} if result is None else result
 
     async def variable(self, name: str) -> str | None:
         try:

@@ -81,4 +81,11 @@ class ARITransfer:
             self.router.remove(self.leg_id)
             if originating is not None:
                 await self.ari.hang_up(self.leg_id, made_by=originating)
+            # The caller leaves by a removal, which Asterisk runs in the call's own command
+            # queue and answers once done; a destroyed bridge lets the caller go on its own
+            # thread, and a prompt sent meanwhile is queued on the bridge it is leaving and
+            # never played (no PlaybackFinished ever comes).
+            await self.ari.cleanup(
+                "bridges", "removeChannel", bridgeId=bridge.id, channel=self.channel_id
+            )
             await self.ari.cleanup("bridges", "destroy", bridgeId=bridge.id)
