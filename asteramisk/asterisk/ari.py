@@ -283,6 +283,15 @@ class ARIClient(AsyncResource):
                 f"ARI {method} {path}: cannot reach {self.base_url}: {exc}"
             ) from None
 
+    async def lookup(self, resource: str, operation: str, **params: Any) -> Any:
+        """What ``resource.operation`` gets (``{}`` if it has no body), or None if Asterisk
+        refuses: it has no such thing (a channel hung up, a playback ended)."""
+        try:
+            result = await self.request(resource, operation, **params)
+        except ActionError:
+            return None
+        return {} if result is None else result
+
     async def cleanup(
         self,
         resource: str,

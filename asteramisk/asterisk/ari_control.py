@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
 from typing import Any
 
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_media import ARIMediaChannels
+from asteramisk.asterisk.ari_playback import ARIPlaybacks
 from asteramisk.asterisk.ari_transfer import ARITransfer
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
 from asteramisk.asterisk.recordings import RECORDING_SPOOL, Recording, recording_name
@@ -16,16 +15,11 @@ from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.exceptions import (
     ActionError,
     HangupException,
-    PlaybackError,
     RecordingError,
 )
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
 __all__ = ["ARIControl"]
-
-PLAYBACK_START_TIMEOUT = 15.0
-"""Seconds a playback Asterisk has accepted may stay queued before it counts as lost: one
-call plays one thing at a time, so it normally starts at once."""
 
 
 class ARIControl(CallControl):
@@ -53,9 +47,10 @@ class ARIControl(CallControl):
         leg, the audio stream's channels), so that their events reach it."""
         self.keys: asyncio.Queue[str] = asyncio.Queue()
         self.gone = asyncio.Event()
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._starting: dict[str, asyncio.Event] = {}
-        self._recordings: set[str] = set()
+        self._recording: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._playbacks = ARIPlaybacks(
+            ari, channel_id, self.keys, self.gone, self._request, self._alive
+        )
         self._stream: AudioStream | None = None
         self._audio_channels = ARIMediaChannels(ari, channel_id, router, audio, self.on_event)
         self._releasing: asyncio.Task[None] | None = None
@@ -71,10 +66,8 @@ class ARIControl(CallControl):
             return
         if kind == "ChannelDtmfReceived":
             self.keys.put_nowait(str(event.get("digit", "")))
-        elif kind == "PlaybackStarted":
-            self._starting.pop(str(event.get("playback", {}).get("id", "")), asyncio.Event()).set()
-        elif kind in ("PlaybackFinished", "PlaybackFailed"):
-            self._resolve(str(event.get("playback", {}).get("id", "")), event)
+        elif kind in ("PlaybackStarted", "PlaybackFinished", "PlaybackFailed"):
+            self._playbacks.on_event(event)
         elif kind in ("RecordingFinished", "RecordingFailed"):
             self._resolve(str(event.get("recording", {}).get("name", "")), event)
         elif kind in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
@@ -82,8 +75,8 @@ class ARIControl(CallControl):
             if self._audio_channels.open_channels and self._releasing is None:
                 self._releasing = asyncio.ensure_future(self.close())
 
-    def _resolve(self, key: str, event: dict[str, Any]) -> None:
-        future = self._waiting.pop(key, None)
+    def _resolve(self, name: str, event: dict[str, Any]) -> None:
+        future = self._recording.pop(name, None)
         if future is not None and not future.done():
             future.set_result(event)
 
@@ -98,7 +91,7 @@ class ARIControl(CallControl):
             raise
 
     async def _alive(self) -> bool:
-        return await self._exists("channels", "get", channelId=self.channel_id)
+        return await self.ari.lookup("channels", "get", channelId=self.channel_id) is not None
 
     async def _until(self, future: asyncio.Future[Any], timeout: float | None = None) -> Any:
         """Wait for ``future``, or raise HangupException when the caller goes first."""
@@ -132,101 +125,13 @@ class ARIControl(CallControl):
             await self._request("channels", "hangup", channelId=self.channel_id)
             self.gone.set()
 
-    async def _media(
-        self, media: str, escape_digits: str, interrupt: asyncio.Event | None = None
-    ) -> str | None:
-        while escape_digits and not self.keys.empty():
-            key = self.keys.get_nowait()  # pressed before: type-ahead ends this at once
-            if key in escape_digits:
-                return key
-        playback_id = uuid.uuid4().hex
-        finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[playback_id] = finished
-        started = self._starting[playback_id] = asyncio.Event()
-        playing = asyncio.ensure_future(
-            self._request(
-                "channels", "play", channelId=self.channel_id, media=media, playbackId=playback_id
-            )
-        )
-        try:
-            await asyncio.shield(playing)
-            return await self._until_played(
-                media, playback_id, (finished, started), escape_digits, interrupt
-            )
-        except (asyncio.CancelledError, PlaybackError):
-            # The app stopped waiting: the caller stops hearing it, at once.
-            await self.ari.cleanup("playbacks", "stop", after=playing, playbackId=playback_id)
-            raise
-        finally:
-            self._waiting.pop(playback_id, None)
-            self._starting.pop(playback_id, None)
-
-    async def _until_played(
-        self,
-        media: str,
-        playback_id: str,
-        events: tuple[asyncio.Future[dict[str, Any]], asyncio.Event],
-        escape_digits: str,
-        interrupt: asyncio.Event | None,
-    ) -> str | None:
-        """Wait for the playback's end, or the caller's hangup, key or speech (``interrupt``);
-        raise :class:`PlaybackError` if it failed, or never started."""
-        finished, started = events
-        loop = asyncio.get_running_loop()
-        start_by = loop.time() + PLAYBACK_START_TIMEOUT
-        while True:
-            key_task: asyncio.Future[Any] = asyncio.ensure_future(self.keys.get())
-            gone_task: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())
-            waiters: set[asyncio.Future[Any]] = {finished, key_task, gone_task}
-            if interrupt is not None:
-                waiters.add(asyncio.ensure_future(interrupt.wait()))
-            watch: set[asyncio.Future[Any]] = set()  # until it starts: started, or stalled
-            if not started.is_set():
-                watch = {
-                    asyncio.ensure_future(started.wait()),
-                    asyncio.ensure_future(asyncio.sleep(max(0.0, start_by - loop.time()))),
-                }
-            try:
-                done, _ = await asyncio.wait(waiters | watch, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in (waiters | watch) - {finished}:
-                    waiter.cancel()
-            if not done & waiters:
-                if started.is_set():
-                    continue
-                raise PlaybackError(
-                    f"Asterisk accepted {media} but did not start playing it within "
-                    f"{PLAYBACK_START_TIMEOUT:g} s (it stayed queued): the caller heard nothing.",
-                    media,
-                )
-            if finished in done:
-                if finished.result().get("playback", {}).get("state") != "failed":
-                    return None
-                if self.gone.is_set() or not await self._alive():
-                    raise HangupException("the caller hung up")  # what failed the playback
-                raise _not_played(playback_id, finished.result())
-            if self.gone.is_set():
-                self._waiting.pop(playback_id, None)
-                raise HangupException("the caller hung up")
-            if key_task not in done:  # the caller spoke: stop at once
-                self._waiting.pop(playback_id, None)
-                with contextlib.suppress(ActionError, HangupException):
-                    await self.ari.request("playbacks", "stop", playbackId=playback_id)
-                return ""
-            key = str(key_task.result())
-            if key in escape_digits:
-                self._waiting.pop(playback_id, None)
-                with contextlib.suppress(ActionError, HangupException):
-                    await self.ari.request("playbacks", "stop", playbackId=playback_id)
-                return key
-
     can_listen = True
     listens_while_playing = True
 
     async def play(
         self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
     ) -> str | None:
-        return await self._media(f"sound:{sound}", escape_digits, interrupt)
+        return await self._playbacks.play(f"sound:{sound}", escape_digits, interrupt)
 
     async def wait_digit(self, timeout: float) -> str | None:
         if self.gone.is_set():
@@ -241,18 +146,17 @@ class ARIControl(CallControl):
         await self._request("channels", "sendDTMF", channelId=self.channel_id, dtmf=digits)
 
     async def say_digits(self, digits: str, escape_digits: str = ALL_KEYS) -> str | None:
-        return await self._media(f"digits:{digits}", escape_digits)
+        return await self._playbacks.play(f"digits:{digits}", escape_digits)
 
     async def say_number(self, number: int, escape_digits: str = ALL_KEYS) -> str | None:
-        return await self._media(f"number:{number}", escape_digits)
+        return await self._playbacks.play(f"number:{number}", escape_digits)
 
     async def record(
         self, path: str, *, max_seconds: float, silence: int | None, beep: bool, finish_on_key: str
     ) -> Recording:
         name = recording_name(path)
         finished: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[name] = finished
-        self._recordings.add(name)
+        self._recording[name] = finished
         try:
             await self._request(
                 "channels",
@@ -272,8 +176,7 @@ class ARIControl(CallControl):
         except TimeoutError:
             raise _not_recorded(name, {"recording": {"cause": "it never ended"}}) from None
         finally:
-            self._waiting.pop(name, None)
-            self._recordings.discard(name)
+            self._recording.pop(name, None)
         if event.get("type") == "RecordingFailed":
             raise _not_recorded(name, event)
         return Recording(name, self.ari)
@@ -314,30 +217,12 @@ class ARIControl(CallControl):
         if not await self._alive():
             self.on_event({"type": "ChannelDestroyed", "channel": {"id": self.channel_id}})
             return
-        for key in list(self._waiting):
-            if key in self._recordings:
-                if not await self._exists("recordings", "getLive", recordingName=key):
-                    stored = await self._exists("recordings", "getStored", recordingName=key)
-                    kind = "RecordingFinished" if stored else "RecordingFailed"
-                    self._resolve(key, {"type": kind, "recording": {"name": key}})
-            else:
-                playback = await self._get("playbacks", "get", playbackId=key)
-                if playback is None:
-                    self._resolve(key, {"type": "PlaybackFinished", "playback": {"id": key}})
-                elif getattr(playback, "json", {}).get("state") != "queued":
-                    self.on_event({"type": "PlaybackStarted", "playback": {"id": key}})
-
-    async def _exists(self, resource: str, operation: str, **params: str) -> bool:
-        """Whether Asterisk still has the thing ``resource.operation`` gets (a refusal: no)."""
-        return await self._get(resource, operation, **params) is not None
-
-    async def _get(self, resource: str, operation: str, **params: str) -> Any:
-        """What ``resource.operation`` gets, or None if Asterisk refuses (it has no such thing)."""
-        try:
-            result = await self.ari.request(resource, operation, **params)
-        except ActionError:
-            return None
-        return {} if result is None else result
+        for name in list(self._recording):
+            if await self.ari.lookup("recordings", "getLive", recordingName=name) is None:
+                stored = await self.ari.lookup("recordings", "getStored", recordingName=name)
+                kind = "RecordingFinished" if stored is not None else "RecordingFailed"
+                self._resolve(name, {"type": kind, "recording": {"name": name}})
+        await self._playbacks.reconcile()
 
     async def variable(self, name: str) -> str | None:
         try:
@@ -348,18 +233,6 @@ class ARIControl(CallControl):
             return None
         value = result.get("value") if isinstance(result, dict) else None
         return None if value is None else str(value)
-
-
-def _not_played(playback_id: str, event: dict[str, Any]) -> PlaybackError:
-    media = str(event.get("playback", {}).get("media_uri", playback_id))
-    where = (
-        "Asterisk fetches it itself: check that it can reach that address"
-        if media.startswith(("sound:http://", "sound:https://"))
-        else "check that the file exists where Asterisk looks (its sounds directory, or "
-        "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR for speech with TTS_DELIVERY=file) and "
-        "that Asterisk may read it"
-    )
-    return PlaybackError(f"Asterisk could not play {media} (ARI playback failed): {where}.", media)
 
 
 def _not_recorded(name: str, event: dict[str, Any]) -> RecordingError:

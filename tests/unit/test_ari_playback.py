@@ -1,4 +1,4 @@
-"""ARIControl's playback over a fake ARI connection: the cases a real Asterisk gives only by
+"""ARIControl's playbacks over a fake ARI connection: the cases a real Asterisk gives only by
 a race (a playback accepted but never started) are driven here by hand."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from asteramisk.asterisk import ari_control
+from asteramisk.asterisk import ari_playback
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
 from asteramisk.asterisk.stasis import StasisRouter
@@ -35,6 +35,9 @@ class FakeARI:
             return SimpleNamespace(json={"id": params["playbackId"], "state": "playing"})
         return {}
 
+    async def lookup(self, resource: str, operation: str, **params: Any) -> Any:
+        return await self.request(resource, operation, **params)
+
     async def cleanup(
         self, resource: str, operation: str, *, after: Any = None, **params: Any
     ) -> None:
@@ -59,7 +62,7 @@ def playback_event(kind: str, ari: FakeARI) -> dict[str, Any]:
 async def test_a_playback_that_never_starts_raises_and_is_stopped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ari_control, "PLAYBACK_START_TIMEOUT", 0.2)
+    monkeypatch.setattr(ari_playback, "PLAYBACK_START_TIMEOUT", 0.2)
     ari = FakeARI()
     control = control_over(ari)
     with pytest.raises(PlaybackError, match="did not start playing it") as raised:
@@ -71,7 +74,7 @@ async def test_a_playback_that_never_starts_raises_and_is_stopped(
 async def test_a_started_playback_may_last_longer_than_the_start_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ari_control, "PLAYBACK_START_TIMEOUT", 0.2)
+    monkeypatch.setattr(ari_playback, "PLAYBACK_START_TIMEOUT", 0.2)
     ari = FakeARI()
     control = control_over(ari)
     playing = asyncio.ensure_future(control.play("hello-world"))
@@ -89,7 +92,7 @@ async def test_a_start_lost_in_an_ari_outage_is_learnt_by_reconcile(
 ) -> None:
     """The PlaybackStarted event fell in an outage: reconcile asks Asterisk, which says the
     playback is playing, and the start limit no longer applies."""
-    monkeypatch.setattr(ari_control, "PLAYBACK_START_TIMEOUT", 0.3)
+    monkeypatch.setattr(ari_playback, "PLAYBACK_START_TIMEOUT", 0.3)
     ari = FakeARI()
     control = control_over(ari)
     playing = asyncio.ensure_future(control.play("hello-world"))
