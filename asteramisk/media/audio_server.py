@@ -7,6 +7,10 @@ other UUID, or none within ``HELLO_TIMEOUT`` seconds, is closed at once and neve
 real call. Each stream runs voice activity detection on what it hears and paces what it sends
 at real time in 20 ms frames (silence when there is nothing to say); ``flush()`` drops what is
 queued at once (barge-in).
+
+Asterisk does not always send audio while the line is quiet: a ``Local`` channel with nothing
+playing, or a phone that suppresses silence, sends no frames at all, and an utterance would
+never end. So time without audio, past ``GAP_TOLERANCE``, counts as silence.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 HELLO_TIMEOUT = 2.0
 PLAYOUT_DELAY = 0.3
+GAP_TOLERANCE = 0.2
+"""Seconds without audio from Asterisk (more than its usual jitter) after which the missing
+time is heard as silence (see the module docstring)."""
 """Seconds after its last frame is sent that the caller may still be hearing it (Asterisk's
 mixing and whisper buffers, then the network): what :meth:`AudioStream.played` waits."""
 
@@ -56,6 +63,9 @@ class AudioStream:
         self.last_voice_at = 0.0
         """When the caller's voice was last heard (``time.monotonic()``), 0 if never."""
         self.frames_received = 0
+        self.gap_frames = 0
+        """Silent frames heard for the time Asterisk sent nothing (see the module docstring)."""
+        self._heard_until = 0.0
         self.late_frames = 0
         """Frames the pacer sent more than one frame late (the loop was too busy)."""
         self._outgoing = bytearray()
@@ -82,6 +92,22 @@ class AudioStream:
         self._tap = None
 
     def on_audio(self, pcm: bytes) -> None:
+        self._heard_until = time.monotonic()
+        self._hear(pcm)
+
+    def fill_gap(self) -> None:
+        """Hear silence for the time past ``GAP_TOLERANCE`` that Asterisk sent no audio
+        (called every frame by the stream's pacer; nothing before the first audio)."""
+        if not self._heard_until:
+            return
+        missing = time.monotonic() - self._heard_until
+        if missing > GAP_TOLERANCE:
+            count = int(missing / FRAME_SECONDS)
+            self._heard_until += count * FRAME_SECONDS
+            self.gap_frames += count
+            self._hear(SILENT_FRAME * count)
+
+    def _hear(self, pcm: bytes) -> None:
         if self._tap is not None:
             self._tap.put_nowait(pcm)
         for start in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
@@ -321,13 +347,15 @@ class AudioSocketServer(AsyncResource):
 
 
 async def _pace(stream: AudioStream, writer: asyncio.StreamWriter) -> None:
-    """Send the stream's audio (or silence) every 20 ms, on an absolute clock."""
+    """Send the stream's audio (or silence) every 20 ms, on an absolute clock; hear the
+    time the caller's audio is missing as silence."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     sent = 0
     with contextlib.suppress(ConnectionError):
         while not writer.is_closing():
             writer.write(encode_frame(KIND_AUDIO, stream.next_frame()))
+            stream.fill_gap()
             sent += 1
             delay = start + sent * FRAME_SECONDS - loop.time()
             if delay < -FRAME_SECONDS:

@@ -23,7 +23,9 @@ from agents.realtime.testing import RealtimeStep, ScriptedRealtimeModel
 from agents.testing import ScriptedModel, assistant_message, function_call
 
 from asteramisk.agent import AgentSession, end_conversation
+from asteramisk.asterisk.ami import AMIClient
 from asteramisk.server import Server
+from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import PhoneCall, VirtualPhone
 from asteramisk.testing.realtime import TurnEnd, spoken
 from asteramisk.ui import TextUI, VoiceUI
@@ -175,6 +177,72 @@ async def test_caller_interrupts_a_long_reply(server: Server, transport: str) ->
     said = [text for who, text in session.transcript if who == "agent"]
     assert said[0].startswith("Here is option number 1") and "number 11" not in said[0]
     assert ("user", "wait stop") in session.transcript
+
+
+@pytest.mark.parametrize("transport", ["ari", "agi"])
+async def test_a_caller_whose_line_goes_quiet_is_answered(
+    server: Server, transport: str, asterisk: SandboxSettings
+) -> None:
+    """Issue 21.7: a Local channel plays a recorded request and then sends no audio at all
+    (as a phone that suppresses silence does). The utterance must end when the words do:
+    over AGI it used to last until the caller hung up, so the tool never ran in time."""
+    booked: list[str] = []
+    model = ScriptedModel(
+        [
+            [
+                function_call("book_table", {"day": "Friday"}, call_id="c1"),
+                function_call("end_conversation", {}, call_id="c2"),
+            ],
+            [assistant_message("Your table is booked. Goodbye.")],
+        ]
+    )
+    sessions: asyncio.Queue[AgentSession] = asyncio.Queue()
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        sessions.put_nowait(
+            await ui.connect_openai_agent(
+                booking_agent(model, booked), phrases=CALLER_PHRASES, run_config=NO_TRACING
+            )
+        )
+
+    number = "3103" if transport == "ari" else "3104"
+    await server.register_extension(number, call_handler=handler, transport=transport)
+    assert server.speech is not None
+    request = await server.speech.file("Book a table for Friday.")  # what Asterisk plays
+    context = f"quiet-caller-{transport}"
+    steps = [("Answer", ""), ("Wait", "1"), ("Playback", request), ("Wait", "30")]
+    async with AMIClient() as ami:
+        for priority, (app, data) in enumerate(steps, start=1):
+            await ami.action(
+                {
+                    "Action": "DialplanExtensionAdd",
+                    "Context": context,
+                    "Extension": "s",
+                    "Priority": str(priority),
+                    "Application": app,
+                    "ApplicationData": data,
+                    "Replace": "yes",
+                }
+            )
+        try:
+            await ami.action(
+                {
+                    "Action": "Originate",
+                    "Channel": f"Local/{number}@{asterisk.call_context}/n",
+                    "Context": context,
+                    "Exten": "s",
+                    "Priority": "1",
+                    "Async": "true",
+                }
+            )
+            # the words last about 2 s from about 1.5 s: answered well before the 30 s wait
+            session = await asyncio.wait_for(sessions.get(), 15)
+        finally:
+            await ami.command(f"dialplan remove context {context}")
+    assert booked == ["Friday"]
+    assert session.ended_by == "agent"
+    assert session.transcript[-1] == ("agent", "Your table is booked. Goodbye.")
 
 
 # -- realtime mode: a scripted speech-to-speech model ---------------------------------------

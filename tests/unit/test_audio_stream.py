@@ -90,6 +90,26 @@ async def test_server_delivers_an_expected_streams_speech_split_anywhere() -> No
         writer.close()
 
 
+async def test_an_utterance_ends_when_asterisk_stops_sending_audio() -> None:
+    """A Local channel with nothing playing, or a phone that suppresses silence, sends no
+    frames once the caller stops: the missing time counts as silence and the utterance ends
+    (it used to wait for the hangup). The connection stays open throughout."""
+    async with AudioSocketServer() as server:
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        writer = await connect(server, stream_id)
+        for frame in frames(SILENCE * 10 + tone(600)):  # speech, then nothing at all
+            writer.write(encode_frame(KIND_AUDIO, frame))
+        await writer.drain()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        audio = await stream.utterance(timeout=5)
+        assert audio is not None and len(audio) >= len(tone(600))
+        assert loop.time() - started < 3  # the VAD's end of speech plus the gap tolerance
+        assert stream.gap_frames > 0 and not stream.closed.is_set()
+        writer.close()
+
+
 async def test_stray_connections_are_closed_and_do_not_delay_a_real_call() -> None:
     async with AudioSocketServer() as server:
         stream_id = str(uuid.uuid4())
