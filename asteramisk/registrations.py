@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from asteramisk.asterisk.dialplan import Dialplan, DialplanEntry
 from asteramisk.config import Settings
+from asteramisk.exceptions import ActionError, AsteriskConnectionError
 from asteramisk.ui import TextUI, VoiceUI
 
 __all__ = ["CallHandler", "Registration", "Registrations", "TextHandler"]
@@ -105,6 +106,18 @@ class Registrations:
                 if entry is not None:
                     await self.dialplan.remove(entry)
         return registration
+
+    async def remove_all(self) -> list[str]:
+        """Remove every number's entries (closing); the numbers. An entry Asterisk cannot be
+        asked to remove (it is unreachable or restarting) is logged and left: a restart
+        loses it anyway, and the next server that registers the number clears it as stale."""
+        numbers = list(self._by_number)
+        for number in numbers:
+            try:
+                await self.remove(number)
+            except (AsteriskConnectionError, ActionError) as exc:
+                log.warning("Could not remove %s from the dialplan: %s", number, exc)
+        return numbers
 
     async def restore(self) -> None:
         """After a reconnect: add back the entries Asterisk lost (a restart loses them)."""

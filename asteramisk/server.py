@@ -372,8 +372,8 @@ class Server(AsyncResource):
             return
         self._closed = True
         if self._up is not None:
-            for registration in self._up.registrations:
-                await self.unregister_extension(registration.number)
+            for number in await self._up.registrations.remove_all():
+                conversations.stop_receiving_on(number)
             await self._up.agi.close(grace)
         await self._tasks.wait(grace)
         await self._tasks.cancel()

@@ -226,6 +226,11 @@ class AMIClient(AsyncResource):
         future = manager.authenticated_future
         response = await future if future is not None else None
         if response is not None and not response.success:
+            if "shutting down" in str(response.message):
+                raise AsteriskConnectionError(
+                    f"Asterisk at {self.host}:{self.port} is shutting down and refused the "
+                    "login; connect again once it is back."
+                )
             raise AuthenticationError(
                 f"Asterisk AMI at {self.host}:{self.port} refused the login of user "
                 f"{self.username!r}: {response.message or 'Authentication failed'}. Check that "

@@ -122,6 +122,11 @@ class Speech(AsyncResource):
             await transcriber.close()
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run (its owner closed it)."""
+        return self._closed
+
+    @property
     def media_url(self) -> str:
         """Where the media server serves the cache ('' when delivery is by file)."""
         return self._media.base_url if self._media is not None else ""

@@ -1,5 +1,5 @@
 """Faults on real connections (asteramisk.testing.faults.FaultProxy): nothing stuck after an
-ARI outage, the other calls untouched."""
+ARI outage or an AMI cut, the other calls untouched, nothing left behind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from asteramisk.config import config
-from asteramisk.exceptions import HangupException
+from asteramisk.exceptions import AsteriskConnectionError, HangupException
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.faults import FaultProxy
@@ -91,3 +91,88 @@ async def test_a_say_whose_end_fell_in_an_ari_outage_returns_after_it(
     assert await asyncio.wait_for(said, 10) - back < 8
     assert "thank you for calling" in await call.hear(timeout=10)
     await call.wait_hangup(15)
+
+
+@pytest.fixture
+async def ami_proxied(asterisk: SandboxSettings) -> AsyncIterator[tuple[Server, FaultProxy]]:
+    """A Server whose AMI connection goes through a fault proxy."""
+    async with FaultProxy(asterisk.host, asterisk.ami_port) as proxy:
+        config.ASTERISK_AMI_PORT = proxy.port
+        try:
+            async with Server(port=0) as server:
+                yield server, proxy
+        finally:
+            config.ASTERISK_AMI_PORT = asterisk.ami_port
+
+
+async def register_once_reconnected(server: Server, number: str, handler: object) -> float:
+    """Register ``number`` as soon as the server's AMI connection is back; the seconds it
+    took (AMI actions fail at once while it is down)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        try:
+            await server.register_extension(number, call_handler=handler)  # type: ignore[arg-type]
+            return loop.time() - started
+        except AsteriskConnectionError:
+            assert loop.time() - started < 10, "AMI did not come back within 10 s"
+            await asyncio.sleep(0.05)
+
+
+async def test_an_ami_cut_mid_call_leaves_the_call_alone(
+    ami_proxied: tuple[Server, FaultProxy], phone: VirtualPhone
+) -> None:
+    """AMI carries the dialplan, not the call: cut it while a call talks, and the call goes
+    on; the server reconnects by itself and serves a number registered after the cut."""
+    server, proxy = ami_proxied
+    outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def talker(ui: VoiceUI) -> None:
+        await ui.answer()
+        try:
+            while True:
+                await ui.say(SENTENCE)
+        except HangupException:
+            outcome.set_result("hangup")
+            raise
+
+    await server.register_extension("2503", call_handler=talker)
+    call = await phone.call("2503")
+    await call.wait_for_speech()
+    proxy.cut()
+    assert "thank you for calling" in await call.hear(timeout=15)  # the call went on
+    assert not outcome.done()
+    await register_once_reconnected(server, "2504", talker)
+    second = await phone.call("2504")
+    assert "thank you for calling" in await second.hear(timeout=15)
+    for each in (call, second):
+        await each.hangup()
+    assert await asyncio.wait_for(outcome, 10) == "hangup"
+
+
+async def test_a_server_closes_cleanly_while_ami_is_down(
+    asterisk: SandboxSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """close() in an AMI outage cannot remove the server's dialplan entries: it says so in
+    the log and still closes everything else (it used to raise, leaving ARI open); the next
+    server that registers the number clears the stale entry."""
+
+    async def nobody(ui: VoiceUI) -> None:
+        await ui.hangup()
+
+    async with FaultProxy(asterisk.host, asterisk.ami_port) as proxy:
+        config.ASTERISK_AMI_PORT = proxy.port
+        try:
+            server = await Server.create(port=0)
+            await server.register_extension("2505", call_handler=nobody)
+            proxy.down()
+            await asyncio.wait_for(server.close(), 20)
+        finally:
+            config.ASTERISK_AMI_PORT = asterisk.ami_port
+    assert "Could not remove 2505 from the dialplan" in caplog.text
+    assert server.speech is not None and server.speech.closed
+    with pytest.raises(OSError):  # its FastAGI port is closed too
+        await asyncio.open_connection("127.0.0.1", server.port)
+    async with Server(port=0) as successor:  # finds the dead entry and clears it
+        await successor.register_extension("2505", call_handler=nobody)
+        assert successor.extensions["2505"] == 1
