@@ -102,7 +102,23 @@ class _Manager(Manager):  # type: ignore[misc]
         if pinger is not None:
             pinger.cancel()
             self.pinger = None
+        self._fail_unanswered()
         self.owner._connection_lost()
+
+    def _fail_unanswered(self) -> None:
+        """The actions Asterisk had not answered when the connection dropped fail now.
+        panoramisk would send them again after the reconnect, whenever that is: an
+        Originate or a restart that may already have run would run twice."""
+        while self.awaiting_actions:
+            action = self.awaiting_actions.popleft()
+            if not action.future.done():
+                action.future.set_exception(
+                    AsteriskConnectionError(
+                        f"The AMI connection to {self.owner.host}:{self.owner.port} was lost "
+                        f"before Asterisk answered {action['Action']}; it may or may not have "
+                        "run, and is not sent again."
+                    )
+                )
 
 
 class AMIClient(AsyncResource):
@@ -318,6 +334,7 @@ class AMIClient(AsyncResource):
             async with asyncio.timeout(timeout or self.action_timeout):
                 response = await future
         except TimeoutError:
+            future.cancel()  # never sent again after a reconnect
             raise ActionError(
                 f"Asterisk did not answer AMI action {name} within "
                 f"{timeout or self.action_timeout:g} s."
