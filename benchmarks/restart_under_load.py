@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import subprocess
 import time
 from typing import Any
+
+from sip_load import fds, sipp, sockets, stop, wait_until
 
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.messaging import send_message
@@ -39,17 +38,10 @@ TEXTS = "7302"
 SENDERS = 5556000
 
 
-def sipp(settings: SandboxSettings, number: str, calls: int, port: int) -> subprocess.Popen[bytes]:
+def ivr_calls(settings: SandboxSettings, number: str, calls: int, port: int) -> Any:
     """SIPp placing ``calls`` calls to ``number`` that last 10 minutes (or until killed)."""
-    command = [
-        shutil.which("sipp") or "sipp",
-        *("-sn", "uac", f"{settings.host}:{settings.sip_port}"),
-        *("-s", number, "-i", "127.0.0.1", "-p", str(port), "-mp", str(port + 2)),
-        *("-m", str(calls), "-l", str(calls), "-r", "20", "-d", "600000"),
-        "-nostdin",
-    ]
-    with open(f"/tmp/sipp-{number}-{port}.log", "wb") as log:  # SIPp's screen, for a look
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    options = ("-sn", "uac", "-m", str(calls), "-l", str(calls), "-r", "20", "-d", "600000")
+    return sipp(settings, number, port, options)
 
 
 async def started_at() -> str | None:
@@ -61,36 +53,6 @@ async def started_at() -> str | None:
     except (AsteriskConnectionError, ActionError, OSError):
         return None
     return f"{status.get('CoreStartupDate')} {status.get('CoreStartupTime')}"
-
-
-def fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def sockets() -> dict[str, int]:
-    """This process's TCP sockets by the port at the far end ("listen" for listeners)."""
-    output = subprocess.run(
-        ["ss", "-Htanp"], capture_output=True, text=True, check=False
-    ).stdout.splitlines()
-    mine = [line.split() for line in output if f"pid={os.getpid()}," in line]
-    ports: dict[str, int] = {}
-    for fields in mine:
-        key = "listen" if fields[0] == "LISTEN" else fields[4].rsplit(":", 1)[1]
-        ports[key] = ports.get(key, 0) + 1
-    return ports
-
-
-async def wait_until(check: Any, timeout: float, step: float = 0.05) -> float | None:
-    """Seconds until ``check()`` (sync or async) is true; None if not within ``timeout``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return time.monotonic() - started
-        await asyncio.sleep(step)
-    return None
 
 
 async def run(settings: SandboxSettings, calls: int, texts: int) -> dict[str, Any]:
@@ -136,7 +98,7 @@ async def run(settings: SandboxSettings, calls: int, texts: int) -> dict[str, An
         await server.register_extension(TEXTS, text_handler=texting)
         baseline = {"fds": fds(), "tasks": len(asyncio.all_tasks()), "sockets": sockets()}
         phones = [
-            sipp(settings, number, calls // 2, 26000 + 10 * n)
+            ivr_calls(settings, number, calls // 2, 26000 + 10 * n)
             for n, number in enumerate(NUMBERS.values())
         ]
         try:
@@ -168,10 +130,7 @@ async def run(settings: SandboxSettings, calls: int, texts: int) -> dict[str, An
             back_at = time.monotonic()
             answering = back_at - stopped
         finally:
-            for phone in phones:
-                phone.terminate()
-            for phone in phones:
-                phone.wait(10)
+            stop(phones)
 
         async def registered() -> bool:
             async with AMIClient() as check:
@@ -182,12 +141,11 @@ async def run(settings: SandboxSettings, calls: int, texts: int) -> dict[str, An
 
         numbers_back = await wait_until(registered, 30, step=0.1)
         after = [
-            sipp(settings, number, 1, 26100 + 10 * n) for n, number in enumerate(NUMBERS.values())
+            ivr_calls(settings, number, 1, 26100 + 10 * n)
+            for n, number in enumerate(NUMBERS.values())
         ]
         await wait_until(lambda: len(new_calls) == len(NUMBERS), 30)
-        for phone in after:
-            phone.terminate()
-            phone.wait(10)
+        stop(after)
         async with AMIClient() as ami2:
             for n in range(texts):
                 await send_message(
@@ -226,8 +184,6 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--texts", type=int, default=20)
     args = parser.parse_args()
-    if shutil.which("sipp") is None:
-        raise SystemExit("SIPp is missing: apt-get install sip-tester (./scripts/bench does)")
     settings = Sandbox().up()
     settings.apply()
     config.MAX_CONCURRENT_CALLS = args.calls + 10

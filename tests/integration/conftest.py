@@ -38,7 +38,15 @@ class AGICalls:
             }
         )
 
-    async def run(self, handler: Callable[[AGI], Awaitable[Any]], *, timeout: float = 30.0) -> Any:
+    async def run(
+        self,
+        handler: Callable[[AGI], Awaitable[Any]],
+        *,
+        timeout: float = 30.0,
+        port: int | None = None,
+    ) -> Any:
+        """``port``: where Asterisk connects for this call (a fault proxy's), if not the
+        server's own."""
         route = f"t{next(self._numbers)}"
         result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
@@ -53,7 +61,7 @@ class AGICalls:
                 result.set_result(value)
 
         self.server.add_route(route, wrapped)
-        url = f"agi://127.0.0.1:{self.server.port}/{route}"
+        url = f"agi://127.0.0.1:{port or self.server.port}/{route}"
         await self.add_extension(route, 1, "AGI", url)
         await self.add_extension(route, 2, "Hangup")
         await self.ami.action(

@@ -1,20 +1,27 @@
 """Faults on real connections (asteramisk.testing.faults.FaultProxy): nothing stuck after an
-ARI outage or an AMI cut, the other calls untouched, nothing left behind."""
+ARI outage, an AMI cut, a FastAGI or an AudioSocket connection cut, the other calls untouched,
+nothing left behind."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from asteramisk.agi import AGI, core
+from asteramisk.asterisk.ami import AMIClient
 from asteramisk.config import config
 from asteramisk.exceptions import AsteriskConnectionError, HangupException
+from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.faults import FaultProxy
 from asteramisk.testing.phone import VirtualPhone
 from asteramisk.ui import VoiceUI
+
+from .conftest import AGICalls
 
 SENTENCE = "Thank you for calling. Please hold while we find someone to help you today."
 
@@ -176,3 +183,73 @@ async def test_a_server_closes_cleanly_while_ami_is_down(
     async with Server(port=0) as successor:  # finds the dead entry and clears it
         await successor.register_extension("2505", call_handler=nobody)
         assert successor.extensions["2505"] == 1
+
+
+async def test_a_fastagi_cut_mid_call_ends_that_call_only(agi_calls: AGICalls) -> None:
+    """The FastAGI connection of one call is cut while its handler plays: that handler gets
+    a hangup within seconds, the call ends in Asterisk, and a call beside it plays on."""
+    plays = {"cut": 0, "other": 0}
+    ended: dict[str, asyncio.Future[float]] = {
+        name: asyncio.get_running_loop().create_future() for name in plays
+    }
+    channels: dict[str, str] = {}
+
+    def player(name: str) -> Callable[[AGI], Awaitable[None]]:
+        async def handler(agi: AGI) -> None:
+            channels[name] = agi.channel
+            try:
+                while name == "cut" or plays["other"] < plays["cut"] + 5:
+                    await agi.execute(core.StreamFile("silence/1"))
+                    plays[name] += 1
+            except HangupException:
+                ended[name].set_result(asyncio.get_running_loop().time())
+                raise
+            ended[name].set_result(asyncio.get_running_loop().time())
+
+        return handler
+
+    async with FaultProxy("127.0.0.1", agi_calls.server.port) as proxy:
+        cut = asyncio.ensure_future(agi_calls.run(player("cut"), port=proxy.port))
+        other = asyncio.ensure_future(agi_calls.run(player("other")))
+        while plays["cut"] < 2 or plays["other"] < 2:
+            await asyncio.sleep(0.1)
+        proxy.cut()
+        cut_at = asyncio.get_running_loop().time()
+        assert await asyncio.wait_for(ended["cut"], 5) - cut_at < 3
+        with pytest.raises(HangupException):
+            await cut
+        await asyncio.wait_for(other, 30)  # played on after the cut, then returned
+    assert plays["other"] >= plays["cut"] + 5
+    async with AMIClient() as ami:
+        for _ in range(50):
+            shown = await ami.command("core show channels concise")
+            if channels["cut"] not in shown:
+                break
+            await asyncio.sleep(0.1)
+    assert channels["cut"] not in shown  # Asterisk ended the call whose app was cut off
+
+
+async def test_an_audiosocket_cut_mid_stream_ends_the_stream_not_the_call(
+    agi_calls: AGICalls,
+) -> None:
+    """The AudioSocket connection of a call is cut mid-stream: the stream closes within a
+    second, AudioSocket() returns, and the call itself goes on (its next command runs)."""
+
+    async def handler(agi: AGI) -> float:
+        await agi.execute(core.Answer())
+        async with AudioSocketServer() as audio, FaultProxy("127.0.0.1", audio.port) as proxy:
+            stream_id = str(uuid.uuid4())
+            stream = audio.expect(stream_id)
+            app = agi.execute(core.Exec("AudioSocket", [stream_id, f"127.0.0.1:{proxy.port}"]))
+            await asyncio.wait_for(stream.connected.wait(), 5)
+            await asyncio.sleep(0.5)  # streaming (our side sends its 20 ms frames)
+            assert not stream.closed.is_set()
+            proxy.cut()
+            cut_at = asyncio.get_running_loop().time()
+            await asyncio.wait_for(stream.closed.wait(), 2)
+            closed = asyncio.get_running_loop().time() - cut_at
+            await asyncio.wait_for(app, 5)  # AudioSocket() returned
+        await agi.execute(core.StreamFile("silence/1"))  # the call is still up
+        return closed
+
+    assert await agi_calls.run(handler) < 1
