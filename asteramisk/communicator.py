@@ -33,6 +33,7 @@ import uuid
 import weakref
 from typing import Any, Literal, Self
 
+from asteramisk.addresses import advertised_host, listen_address
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
@@ -135,8 +136,12 @@ class Communicator(AsyncResource):
                 self._ari = await resources.enter_async_context(ari)
                 self._ari.on_event("*", self._router.dispatch)
                 self._ari.add_connect_hook(self._router.reconcile)
+            host, _ = listen_address(settings, None, None)
+            advertise = speech.advertise_host = advertised_host(
+                settings, host, self._ami.local_address
+            )
             self.speech = await resources.enter_async_context(speech)
-            self._audio = AudioSocketServer(settings.AGI_SERVER_HOST)
+            self._audio = AudioSocketServer(host, advertise_host=advertise)
             resources.push_async_callback(self._audio.close)
             self._resources = resources.pop_all()
 

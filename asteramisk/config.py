@@ -174,7 +174,28 @@ VARIABLES: tuple[Variable, ...] = (
         "How speech reaches Asterisk: 'file' (TTS_CACHE_DIR is the directory Asterisk reads) "
         "or 'http' (a small server of ours on AGI_SERVER_HOST serves it; Asterisk fetches it).",
     ),
-    Variable("AGI_SERVER_HOST", _str, "127.0.0.1", "Address our FastAGI server binds to."),
+    Variable(
+        "AGI_SERVER_HOST",
+        _str,
+        "127.0.0.1",
+        "Address our FastAGI, AudioSocket and media servers bind to (0.0.0.0: every address; "
+        "beyond loopback it needs AGI_ALLOWED_CLIENTS).",
+    ),
+    Variable(
+        "ASTERAMISK_ADVERTISE_HOST",
+        _str,
+        "",
+        "Address Asterisk is told to connect to for FastAGI, AudioSocket and speech over http "
+        "(default: AGI_SERVER_HOST, or for 0.0.0.0 this machine's address on its AMI "
+        "connection to Asterisk).",
+    ),
+    Variable(
+        "AGI_ALLOWED_CLIENTS",
+        _str,
+        "",
+        "Addresses or networks, comma-separated, that may connect to our FastAGI server when "
+        "AGI_SERVER_HOST is not loopback (e.g. Asterisk's address), or 'any'.",
+    ),
     Variable("AGI_SERVER_PORT", _port, 4753, "Port our FastAGI server binds to."),
     Variable("MAX_CONCURRENT_CALLS", _positive_int, 100, "Calls one server handles at once."),
     Variable(

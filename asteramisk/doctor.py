@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from asteramisk.addresses import advertised_host, allowed_clients
 from asteramisk.agi import AGI, FastAGIServer, core
 from asteramisk.asterisk.agi_control import AGIControl
 from asteramisk.asterisk.ami import AMIClient
@@ -180,9 +181,9 @@ async def _context_check(ami: AMIClient, name: str) -> Check:
 
 
 async def _agi_check(ami: AMIClient) -> list[Check]:
-    name = (
-        f"Asterisk reaches our FastAGI server ({config.AGI_SERVER_HOST}:{config.AGI_SERVER_PORT})"
-    )
+    settings = config.snapshot()
+    advertise = advertised_host(settings, settings.AGI_SERVER_HOST, ami.local_address)
+    name = f"Asterisk reaches our FastAGI server ({advertise}:{settings.AGI_SERVER_PORT})"
     reached: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     spoken: asyncio.Future[Check] = asyncio.get_running_loop().create_future()
 
@@ -195,7 +196,12 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
         except Exception as exc:  # whatever stopped it is the check's answer
             spoken.set_result(Check("synthesised speech plays", False, repr(exc)))
 
-    server = FastAGIServer(config.AGI_SERVER_HOST, config.AGI_SERVER_PORT)
+    server = FastAGIServer(
+        settings.AGI_SERVER_HOST,
+        settings.AGI_SERVER_PORT,
+        advertise_host=advertise,
+        allowed_clients=allowed_clients(settings, settings.AGI_SERVER_HOST),
+    )
     server.add_route("doctor", handler)
     try:
         await server.start()
@@ -220,7 +226,7 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
                 "Extension": "s",
                 "Priority": "1",
                 "Application": "AGI",
-                "ApplicationData": f"agi://{config.AGI_SERVER_HOST}:{server.port}/doctor",
+                "ApplicationData": server.url("doctor"),
                 "Replace": "yes",
             }
         )
@@ -249,9 +255,10 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
                 False,
                 "no AGI connection came within 10 s",
                 fix=(
-                    "AGI_SERVER_HOST must be an address of this machine that Asterisk can "
-                    "connect to (127.0.0.1 when Asterisk runs here); open AGI_SERVER_PORT in "
-                    "the firewall."
+                    f"Asterisk was told to connect to {advertise}: that must be an address "
+                    "of this machine Asterisk can reach (127.0.0.1 when Asterisk runs here; "
+                    "set ASTERAMISK_ADVERTISE_HOST, or bind AGI_SERVER_HOST to it), with "
+                    "AGI_SERVER_PORT open in the firewall."
                 ),
             )
         ]
@@ -289,7 +296,8 @@ async def _speech_check(agi: AGI) -> Check:
                 "With TTS_DELIVERY=file, TTS_CACHE_DIR must be the directory Asterisk reads as "
                 "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR (on Asterisk's machine). When "
                 "Asterisk runs elsewhere, set TTS_DELIVERY=http: Asterisk then fetches the "
-                "speech from this machine (AGI_SERVER_HOST must be reachable from it)."
+                "speech from this machine (at ASTERAMISK_ADVERTISE_HOST, by default "
+                "AGI_SERVER_HOST)."
             ),
         )
     except AsteramiskException as exc:

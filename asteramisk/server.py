@@ -41,6 +41,7 @@ import logging
 import uuid
 from typing import Any, Self
 
+from asteramisk.addresses import advertised_host, allowed_clients, listen_address
 from asteramisk.agi import AGI, FastAGIServer
 from asteramisk.asterisk.agi_control import AGIControl
 from asteramisk.asterisk.ami import AMIClient
@@ -137,16 +138,17 @@ class Server(AsyncResource):
         self.host, self.ari_app = host, f"{settings.ASTERISK_ARI_APP}-{uuid.uuid4().hex[:8]}"
         async with contextlib.AsyncExitStack() as resources:
             ami = await resources.enter_async_context(AMIClient.from_settings(settings))
+            advertise = speech.advertise_host = advertised_host(settings, host, ami.local_address)
             if settings.is_set("ASTERISK_ARI_USER") and settings.is_set("ASTERISK_ARI_PASS"):
                 ari = ARIClient.from_settings(settings, app=self.ari_app)
                 self._ari = await resources.enter_async_context(ari)
                 self._ari.on_event("*", self._router.dispatch)
                 self._ari.add_connect_hook(self._router.reconcile)
-            agi = await _started_agi(host, port)
+            agi = await _started_agi(host, port, advertise, allowed_clients(settings, host))
             resources.push_async_callback(agi.close, 0)
             self.port = agi.port
             await resources.enter_async_context(speech)
-            audio = AudioSocketServer(host)
+            audio = AudioSocketServer(host, advertise_host=advertise)
             resources.push_async_callback(audio.close)
             registrations = Registrations(
                 Dialplan(ami), settings, ari_app=self.ari_app, agi_url=agi.url
@@ -386,7 +388,7 @@ class Server(AsyncResource):
 
 def _listen_address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int]:
     """Check what a server needs of ``settings``; the host and port its FastAGI server
-    listens on (``host``/``port`` when given)."""
+    listens on (``host``/``port`` when given; see :mod:`asteramisk.addresses`)."""
     settings.validate(
         "ASTERISK_HOST",
         "ASTERISK_AMI_PORT",
@@ -397,17 +399,13 @@ def _listen_address(settings: Settings, host: str | None, port: int | None) -> t
         "AGI_SERVER_PORT",
         "MAX_CONCURRENT_CALLS",
     )
-    host = host if host is not None else settings.AGI_SERVER_HOST
-    if host in ("0.0.0.0", "::"):
-        raise ConfigurationError(
-            "AGI_SERVER_HOST is a wildcard address, which Asterisk cannot dial back; bind "
-            "the address Asterisk reaches this machine at (127.0.0.1 on the same host)."
-        )
-    return host, int(port if port is not None else settings.AGI_SERVER_PORT)
+    return listen_address(settings, host, port)
 
 
-async def _started_agi(host: str, port: int) -> FastAGIServer:
-    agi = FastAGIServer(host, port)
+async def _started_agi(
+    host: str, port: int, advertise: str, allowed: list[str] | None
+) -> FastAGIServer:
+    agi = FastAGIServer(host, port, advertise_host=advertise, allowed_clients=allowed)
     try:
         await agi.start()
     except OSError as exc:

@@ -20,7 +20,8 @@ a handler that raises is logged and its connection closed; the other calls are u
 the caller hangs up, the next ``execute`` raises :class:`~asteramisk.agi.core.AGIHangup`
 (a :class:`~asteramisk.exceptions.HangupException`).
 
-The server binds 127.0.0.1 unless told otherwise; ``allowed_clients`` limits which addresses
+The server binds 127.0.0.1 unless told otherwise, and its :meth:`~FastAGIServer.url` names
+``advertise_host`` (default: the bind address); ``allowed_clients`` limits which addresses
 may connect. ``backlog`` is how many calls the kernel holds while the server is busy
 (:data:`~asteramisk.lifecycle.LISTEN_BACKLOG`, 1024, unless told otherwise). A connection
 that sends no AGI environment within ``environment_timeout`` seconds (Asterisk sends it at
@@ -354,12 +355,12 @@ class FastAGIServer(AsyncResource):
         port: int = 4573,
         *,
         allowed_clients: Iterable[str] | None = None,
+        advertise_host: str = "",
         default_handler: Handler | None = None,
         backlog: int = LISTEN_BACKLOG,
         environment_timeout: float = 5.0,
     ) -> None:
-        self.host = host
-        self.port = port
+        self.host, self.port, self.advertise_host = host, port, advertise_host or host
         self.backlog = backlog
         self.environment_timeout = environment_timeout
         """Seconds a connection may take to send its AGI environment before it is closed."""
@@ -382,7 +383,7 @@ class FastAGIServer(AsyncResource):
 
     def url(self, route: str, *args: str) -> str:
         """The ``AGI()`` argument that reaches ``route`` here, with ``args`` for the handler."""
-        return f"agi://{self.host}:{self.port}/{','.join((route, *args))}"
+        return f"agi://{self.advertise_host}:{self.port}/{','.join((route, *args))}"
 
     def add_route(self, path: str, handler: Handler) -> None:
         """Serve ``agi://host:port/<path>`` with ``handler(agi)``."""

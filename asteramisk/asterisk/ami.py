@@ -178,6 +178,15 @@ class AMIClient(AsyncResource):
         manager = self._manager
         return bool(manager is not None and manager._connected and manager.authenticated)
 
+    @property
+    def local_address(self) -> str:
+        """This machine's address on the connection to Asterisk ('' when not connected):
+        the address Asterisk sees the app at."""
+        protocol = getattr(self._manager, "protocol", None)
+        transport = getattr(protocol, "transport", None)
+        sockname = transport.get_extra_info("sockname") if transport is not None else None
+        return str(sockname[0]) if sockname else ""
+
     async def _open(self) -> None:
         await self.connect()
 

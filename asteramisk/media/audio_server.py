@@ -227,9 +227,11 @@ class AudioStream:
 class AudioSocketServer(AsyncResource):
     """Accepts Asterisk's AudioSocket connections for expected streams (see the module)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, advertise_host: str = "") -> None:
         self.host = host
         self.port = port
+        self.advertise_host = advertise_host or host
+        """The address Asterisk is told to connect to (see :mod:`asteramisk.addresses`)."""
         self._server: asyncio.Server | None = None
         self._expected: dict[str, AudioStream] = {}
         self._connections: set[asyncio.Task[Any]] = set()
@@ -243,7 +245,7 @@ class AudioSocketServer(AsyncResource):
     @property
     def address(self) -> str:
         """``host:port``, as Asterisk dials it."""
-        return f"{self.host}:{self.port}"
+        return f"{self.advertise_host}:{self.port}"
 
     async def _open(self) -> None:
         await self.start()

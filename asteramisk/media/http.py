@@ -32,10 +32,13 @@ class MediaServer(AsyncResource):
         port: int = 0,
         *,
         idle_timeout: float = 5.0,
+        advertise_host: str = "",
     ) -> None:
         self.directory = Path(directory)
         self.host = host
         self.port = port
+        self.advertise_host = advertise_host or host
+        """The address in :attr:`base_url`, where Asterisk fetches the files."""
         self.idle_timeout = idle_timeout
         """Seconds a connection may stay without a request (before its first, or after its
         last) before it is closed: Asterisk fetches a file at once."""
@@ -46,7 +49,7 @@ class MediaServer(AsyncResource):
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/media"
+        return f"http://{self.advertise_host}:{self.port}/media"
 
     async def _open(self) -> None:
         await self.start()

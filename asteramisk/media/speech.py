@@ -75,6 +75,9 @@ class Speech(AsyncResource):
         self.delivery = delivery
         self.asterisk_dir = asterisk_dir or str(self.directory)
         self.http_host = http_host
+        self.advertise_host = ""
+        """Where Asterisk fetches speech over http (default ``http_host``); its owner sets it
+        before :meth:`start` (see :mod:`asteramisk.addresses`)."""
         self._tts = tts
         self._tts_engine = tts_engine
         self._cache: TTSCache | None = None
@@ -108,7 +111,9 @@ class Speech(AsyncResource):
     async def start(self) -> None:
         """Start the media server when delivery is over http."""
         if self.delivery == "http" and self._media is None:
-            self._media = MediaServer(self.directory, self.http_host, 0)
+            self._media = MediaServer(
+                self.directory, self.http_host, 0, advertise_host=self.advertise_host
+            )
             await self._media.start()
 
     async def close(self) -> None:
