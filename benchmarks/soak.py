@@ -24,6 +24,7 @@ import audioop
 import re
 import struct
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,11 @@ def sipp_counts(number: str, port: int) -> dict[str, int]:
     return counts
 
 
-async def run(settings: SandboxSettings, total: int, minutes: float) -> dict[str, Any]:
+async def run(
+    settings: SandboxSettings, total: int, minutes: float, trace: bool = False
+) -> dict[str, Any]:
     tally = Tally()
+    warm: tracemalloc.Snapshot | None = None
     made = handlers(tally)
     samples: list[tuple[float, int, int, int, float]] = []
     async with Server(port=0) as server:
@@ -177,6 +181,8 @@ async def run(settings: SandboxSettings, total: int, minutes: float) -> dict[str
                         rss_mb(),
                     )
                 )
+                if trace and warm is None and time.monotonic() - started > seconds / 5:
+                    warm = tracemalloc.take_snapshot()
                 await asyncio.sleep(20)
         finally:
             stop(list(runs.values()))
@@ -188,6 +194,11 @@ async def run(settings: SandboxSettings, total: int, minutes: float) -> dict[str
             channels = (await ami.command("core show channels count")).splitlines()
             bridges = await ami.command("bridge show all")
         left = {"server": repr(server), "sockets": sockets()}
+        grown = []
+        if warm is not None:
+            changes = tracemalloc.take_snapshot().compare_to(warm, "lineno")
+            changes.sort(key=lambda change: change.size_diff, reverse=True)
+            grown = [str(change) for change in changes[:5]]
     return {
         "seconds": round(elapsed),
         "handled": dict(tally.done),
@@ -197,6 +208,7 @@ async def run(settings: SandboxSettings, total: int, minutes: float) -> dict[str
         "sipp": {f"{number}": sipp_counts(number, port) for number, port in runs},
         "Asterisk": [channels[0] if channels else "", bridges.strip().splitlines()[:2]],
         "left": left,
+        "grown since warm-up (tracemalloc)": grown,
         "samples (s, handled, fds, tasks, RSS MB)": [
             (round(t), h, f, k, round(r)) for t, h, f, k, r in samples
         ],
@@ -207,13 +219,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--total", type=int, default=10_000)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--trace", action="store_true", help="where memory grew (tracemalloc)")
     args = parser.parse_args()
+    if args.trace:
+        tracemalloc.start(10)
     settings = Sandbox().up()
     settings.apply()
     config.MAX_CONCURRENT_CALLS = 300
     config.MAX_CONCURRENT_CONVERSATIONS = 300
     make_pcap(SCENARIOS / "caller.pcap")
-    for key, value in asyncio.run(run(settings, args.total, args.minutes)).items():
+    for key, value in asyncio.run(run(settings, args.total, args.minutes, args.trace)).items():
         print(f"{key}: {value}")
 
 

@@ -150,9 +150,12 @@ class AudioStream:
         return await next_or_none(queue, self.closed, timeout)
 
     async def close(self) -> None:
-        """Close the connection from this side (Asterisk's ``AudioSocket()`` then returns) and
-        wait until it is closed."""
+        """Close the connection from this side and wait until it is closed: a hangup frame
+        first, so that Asterisk's ``AudioSocket()`` ends gracefully (returns 0, logs nothing)
+        instead of on a reset connection."""
         if self._writer is not None and not self.closed.is_set():
+            if not self._writer.is_closing():
+                self._writer.write(encode_frame(KIND_HANGUP))
             self._writer.close()
         if self.connected.is_set():
             await self.closed.wait()

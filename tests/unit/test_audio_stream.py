@@ -110,6 +110,19 @@ async def test_an_utterance_ends_when_asterisk_stops_sending_audio() -> None:
         writer.close()
 
 
+async def test_closing_a_stream_sends_asterisk_a_hangup_frame() -> None:
+    """AudioSocket() ends gracefully on a hangup frame; on a bare close it logs an error."""
+    async with AudioSocketServer() as server:
+        stream_id = str(uuid.uuid4())
+        stream = server.expect(stream_id)
+        reader, writer = await connect_reader(server, stream_id)
+        await asyncio.wait_for(stream.connected.wait(), 1)
+        await asyncio.wait_for(stream.close(), 2)
+        frames = AudioSocketParser().feed(await asyncio.wait_for(reader.read(), 2))
+        assert frames and frames[-1].kind == KIND_HANGUP
+        writer.close()
+
+
 async def test_stray_connections_are_closed_and_do_not_delay_a_real_call() -> None:
     async with AudioSocketServer() as server:
         stream_id = str(uuid.uuid4())
