@@ -5,6 +5,7 @@ nothing left behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -26,22 +27,48 @@ from .conftest import AGICalls
 SENTENCE = "Thank you for calling. Please hold while we find someone to help you today."
 
 
+def talker(outcome: asyncio.Future[str]) -> Callable[[VoiceUI], Awaitable[None]]:
+    """A handler that says SENTENCE until the caller hangs up, then sets ``outcome``."""
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        try:
+            while True:
+                await ui.say(SENTENCE)
+        except HangupException:
+            if not outcome.done():
+                outcome.set_result("hangup")
+            raise
+
+    return handler
+
+
 @pytest.fixture
 async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
     async with VirtualPhone("5550180", vocabulary=["thank", "you", "for", "calling"]) as p:
         yield p
 
 
-@pytest.fixture
-async def proxied(asterisk: SandboxSettings) -> AsyncIterator[tuple[Server, FaultProxy]]:
-    """A Server whose ARI connection (http and websocket) goes through a fault proxy."""
-    async with FaultProxy(asterisk.host, asterisk.ari_port) as proxy:
-        config.ASTERISK_ARI_PORT = proxy.port
+@contextlib.asynccontextmanager
+async def behind_proxy(
+    asterisk: SandboxSettings, setting: str, port: int
+) -> AsyncIterator[tuple[Server, FaultProxy]]:
+    """A Server whose connection to Asterisk's ``port`` (named by ``setting``) goes through
+    a fault proxy."""
+    async with FaultProxy(asterisk.host, port) as proxy:
+        setattr(config, setting, proxy.port)
         try:
             async with Server(port=0) as server:
                 yield server, proxy
         finally:
-            config.ASTERISK_ARI_PORT = asterisk.ari_port
+            setattr(config, setting, port)
+
+
+@pytest.fixture
+async def proxied(asterisk: SandboxSettings) -> AsyncIterator[tuple[Server, FaultProxy]]:
+    """A Server whose ARI connection (http and websocket) goes through a fault proxy."""
+    async with behind_proxy(asterisk, "ASTERISK_ARI_PORT", asterisk.ari_port) as pair:
+        yield pair
 
 
 async def test_a_caller_who_hangs_up_during_an_ari_outage_is_told_after_it(
@@ -49,17 +76,7 @@ async def test_a_caller_who_hangs_up_during_an_ari_outage_is_told_after_it(
 ) -> None:
     server, proxy = proxied
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    async def talker(ui: VoiceUI) -> None:
-        await ui.answer()
-        try:
-            while True:
-                await ui.say(SENTENCE)
-        except HangupException:
-            outcome.set_result("hangup")
-            raise
-
-    await server.register_extension("2501", call_handler=talker)
+    await server.register_extension("2501", call_handler=talker(outcome))
     call = await phone.call("2501")
     await call.wait_for_speech()
     proxy.down()  # the events of what follows are lost
@@ -103,13 +120,8 @@ async def test_a_say_whose_end_fell_in_an_ari_outage_returns_after_it(
 @pytest.fixture
 async def ami_proxied(asterisk: SandboxSettings) -> AsyncIterator[tuple[Server, FaultProxy]]:
     """A Server whose AMI connection goes through a fault proxy."""
-    async with FaultProxy(asterisk.host, asterisk.ami_port) as proxy:
-        config.ASTERISK_AMI_PORT = proxy.port
-        try:
-            async with Server(port=0) as server:
-                yield server, proxy
-        finally:
-            config.ASTERISK_AMI_PORT = asterisk.ami_port
+    async with behind_proxy(asterisk, "ASTERISK_AMI_PORT", asterisk.ami_port) as pair:
+        yield pair
 
 
 async def register_once_reconnected(server: Server, number: str, handler: object) -> float:
@@ -133,23 +145,13 @@ async def test_an_ami_cut_mid_call_leaves_the_call_alone(
     on; the server reconnects by itself and serves a number registered after the cut."""
     server, proxy = ami_proxied
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    async def talker(ui: VoiceUI) -> None:
-        await ui.answer()
-        try:
-            while True:
-                await ui.say(SENTENCE)
-        except HangupException:
-            outcome.set_result("hangup")
-            raise
-
-    await server.register_extension("2503", call_handler=talker)
+    await server.register_extension("2503", call_handler=talker(outcome))
     call = await phone.call("2503")
     await call.wait_for_speech()
     proxy.cut()
     assert "thank you for calling" in await call.hear(timeout=15)  # the call went on
     assert not outcome.done()
-    await register_once_reconnected(server, "2504", talker)
+    await register_once_reconnected(server, "2504", talker(asyncio.Future()))
     second = await phone.call("2504")
     assert "thank you for calling" in await second.hear(timeout=15)
     for each in (call, second):
