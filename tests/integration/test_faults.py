@@ -20,7 +20,7 @@ from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.faults import FaultProxy
 from asteramisk.testing.phone import VirtualPhone
-from asteramisk.ui import VoiceUI
+from asteramisk.ui import TextUI, VoiceUI
 
 from .conftest import AGICalls
 
@@ -157,6 +157,41 @@ async def test_an_ami_cut_mid_call_leaves_the_call_alone(
     for each in (call, second):
         await each.hangup()
     assert await asyncio.wait_for(outcome, 10) == "hangup"
+
+
+async def test_a_text_conversation_through_an_ami_cut(
+    phone: VirtualPhone, ami_proxied: tuple[Server, FaultProxy]
+) -> None:
+    """Texts come in over FastAGI and go out over AMI. With the server's AMI down, a
+    conversation still hears the caller's next text, and its reply fails at once with a clear
+    error (it is not sent later, after the caller has moved on); once AMI is back, a new
+    conversation runs. (The phone, made first, reaches AMI directly.)"""
+    server, proxy = ami_proxied
+    outcomes: asyncio.Queue[str] = asyncio.Queue()
+
+    async def orders(ui: TextUI) -> None:
+        order = await ui.prompt("What is your order?", timeout=30)
+        try:
+            await ui.say(f"Got it: {order}.")
+        except AsteriskConnectionError as exc:
+            outcomes.put_nowait(f"{order}: {exc}")
+            raise
+        outcomes.put_nowait(f"{order}: sent")
+
+    await server.register_extension("2506", text_handler=orders)
+    await phone.send_text("2506", "Hello")
+    assert await phone.receive_text() == "What is your order?"
+    proxy.down()
+    await phone.send_text("2506", "pizza")
+    outcome = await asyncio.wait_for(outcomes.get(), 10)
+    assert outcome.startswith("pizza: Cannot send AMI action MessageSend: not connected")
+    proxy.up()
+    await register_once_reconnected(server, "2507", talker(asyncio.Future()))  # AMI is back
+    await phone.send_text("2506", "Hello again")
+    assert await phone.receive_text() == "What is your order?"
+    await phone.send_text("2506", "salad")
+    assert await phone.receive_text() == "Got it: salad."
+    assert await asyncio.wait_for(outcomes.get(), 10) == "salad: sent"
 
 
 async def test_a_server_closes_cleanly_while_ami_is_down(
