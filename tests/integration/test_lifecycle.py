@@ -160,7 +160,9 @@ async def main():
     server = await Server.create(port=0)
     transport = sys.argv[3] if len(sys.argv) > 3 else "ari"
     await server.register_extension(sys.argv[2], call_handler=handler, transport=transport)
-    print(server.ari_app, server.port, flush=True)
+    # Ready once serving: serve_forever's SIGTERM handler is set by the time this prints (a
+    # signal sent before it killed the app with no clean-up, a race of the test seen under load).
+    asyncio.get_running_loop().call_soon(lambda: print(server.ari_app, server.port, flush=True))
     await server.serve_forever()
     print("returned", flush=True)
 
