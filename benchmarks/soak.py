@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import audioop
 import re
 import struct
 import time
@@ -35,6 +34,7 @@ from asteramisk.asterisk.ami import AMIClient
 from asteramisk.config import config
 from asteramisk.exceptions import HangupException
 from asteramisk.media.format import RATE, to_phone_rate
+from asteramisk.media.pcm import audioop
 from asteramisk.media.tts import create_engine
 from asteramisk.server import Server
 from asteramisk.testing import Sandbox, SandboxSettings

@@ -7,13 +7,14 @@ seconds of call audio takes its numbers from here.
 
 from __future__ import annotations
 
-import audioop
 import io
 import os
 import tempfile
 import wave
 from pathlib import Path
 from typing import IO
+
+from asteramisk.media.pcm import audioop
 
 __all__ = [
     "BYTES_PER_SECOND",

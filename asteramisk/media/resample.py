@@ -10,9 +10,8 @@ sample flipping sign). All of it runs in C; 20 ms of audio costs a few microseco
 
 from __future__ import annotations
 
-import audioop
-
 from asteramisk.media.format import SAMPLE_WIDTH
+from asteramisk.media.pcm import audioop
 
 __all__ = ["Resampler"]
 

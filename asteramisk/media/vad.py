@@ -13,11 +13,11 @@ than ``ratio`` times its first guess was taken for speech for good.) Speech star
 
 from __future__ import annotations
 
-import audioop
 from collections import deque
 from dataclasses import dataclass
 
 from asteramisk.media.format import FRAME_BYTES, FRAME_MS, SAMPLE_WIDTH
+from asteramisk.media.pcm import audioop
 
 __all__ = ["FRAME_BYTES", "VoiceActivityDetector", "VoiceEvent"]
 

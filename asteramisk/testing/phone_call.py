@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import audioop
 import contextlib
 import uuid
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from asteramisk.config import config
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audiosocket import KIND_AUDIO, encode_frame
 from asteramisk.media.format import FRAME_BYTES, FRAME_SECONDS, SAMPLE_WIDTH, to_phone_rate
+from asteramisk.media.pcm import audioop
 
 if TYPE_CHECKING:
     from asteramisk.testing.phone import VirtualPhone

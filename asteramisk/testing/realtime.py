@@ -13,7 +13,6 @@ by the offline TTS at the model's 24 kHz::
 
 from __future__ import annotations
 
-import audioop
 import time
 
 from agents.realtime.items import AssistantAudio, AssistantMessageItem
@@ -25,6 +24,7 @@ from agents.realtime.model_events import (
 )
 from agents.realtime.model_inputs import RealtimeModelSendAudio
 
+from asteramisk.media.pcm import audioop
 from asteramisk.media.resample import Resampler
 
 __all__ = ["TurnEnd", "spoken"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import audioop
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from agents.testing import ScriptedModel, assistant_message, function_call
 
 from asteramisk.agent import AgentSession, end_conversation
 from asteramisk.asterisk.ami import AMIClient
+from asteramisk.media.pcm import audioop
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import PhoneCall, VirtualPhone

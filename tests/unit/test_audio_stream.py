@@ -248,6 +248,6 @@ def test_vad_hears_speech_in_noise_and_its_end() -> None:
 
 
 def _mix(a: bytes, b: bytes) -> bytes:
-    import audioop
+    from asteramisk.media.pcm import audioop
 
     return audioop.add(a, b[: len(a)], 2)

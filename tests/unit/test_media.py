@@ -134,3 +134,16 @@ async def test_media_server_closes_idle_connections(tmp_path: Path) -> None:
         for reader, writer in idle:
             assert await asyncio.wait_for(reader.read(), 3) == b""  # closed, never held
             writer.close()
+
+
+def test_the_audio_modules_import_without_the_audioop_deprecation_warning() -> None:
+    """audioop is deprecated on 3.11/3.12 (audioop-lts replaces it later): not the user's
+    concern, so importing Asteramisk's audio code must not warn about it."""
+    import subprocess
+    import sys
+
+    modules = "asteramisk.media.vad, asteramisk.media.resample, asteramisk.media.format"
+    subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", f"import {modules}"],
+        check=True,
+    )

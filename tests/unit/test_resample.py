@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import audioop
 import itertools
 import math
 from array import array
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asteramisk.media.pcm import audioop
 from asteramisk.media.resample import Resampler
 
 
