@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -39,6 +40,7 @@ from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
 from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.messaging import check_number, send_message
+from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.config import Settings, config
 from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
@@ -140,6 +142,7 @@ class Communicator(AsyncResource):
             advertise = speech.advertise_host = advertised_host(
                 settings, host, self._ami.local_address
             )
+            speech.sound_check = functools.partial(sound_plays, self._ami)
             self.speech = await resources.enter_async_context(speech)
             self._audio = AudioSocketServer(host, advertise_host=advertise)
             resources.push_async_callback(self._audio.close)

@@ -75,6 +75,17 @@ def _positive_float(value: object) -> float:
     return number
 
 
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "yes", "true", "on"):
+        return True
+    if text in ("", "0", "no", "false", "off"):
+        return False
+    raise ValueError("must be yes or no (1/0, true/false, on/off)")
+
+
 @dataclass(frozen=True)
 class Variable:
     """One configuration variable: its name, type, default and meaning."""
@@ -97,6 +108,7 @@ class Variable:
             _int: "int",
             _positive_int: "int",
             _positive_float: "float (seconds)",
+            _bool: "bool",
         }
         return names.get(self.coerce, "str")
 
@@ -107,6 +119,27 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ASTERISK_AMI_USER", _str, _REQUIRED, "AMI user, a section of manager.conf."),
     Variable("ASTERISK_AMI_PASS", _str, _REQUIRED, "Secret of the AMI user.", secret=True),
     Variable("ASTERISK_ARI_PORT", _port, 8088, "Port of Asterisk's http server, which serves ARI."),
+    Variable(
+        "ASTERISK_AMI_TLS",
+        _bool,
+        False,
+        "Connect to AMI over TLS (manager.conf [general] tlsenable = yes); ASTERISK_AMI_PORT "
+        "is then the port of its tlsbindaddr (5039 by convention).",
+    ),
+    Variable(
+        "ASTERISK_ARI_TLS",
+        _bool,
+        False,
+        "Connect to ARI over https and wss (http.conf [general] tlsenable = yes); "
+        "ASTERISK_ARI_PORT is then the port of its tlsbindaddr (8089 by convention).",
+    ),
+    Variable(
+        "ASTERISK_TLS_CA_FILE",
+        _str,
+        "",
+        "PEM file of the CA that signed Asterisk's TLS certificate (default: the system's "
+        "trusted CAs). The certificate must name ASTERISK_HOST.",
+    ),
     Variable("ASTERISK_ARI_USER", _str, _REQUIRED, "ARI user, a section of ari.conf."),
     Variable("ASTERISK_ARI_PASS", _str, _REQUIRED, "Password of the ARI user.", secret=True),
     Variable("ASTERISK_ARI_APP", _str, "asteramisk", "Name of the Stasis application we register."),
@@ -170,9 +203,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "TTS_DELIVERY",
         _str,
-        "file",
-        "How speech reaches Asterisk: 'file' (TTS_CACHE_DIR is the directory Asterisk reads) "
-        "or 'http' (a small server of ours on AGI_SERVER_HOST serves it; Asterisk fetches it).",
+        "auto",
+        "How speech reaches Asterisk: 'file' (TTS_CACHE_DIR is the directory Asterisk reads; "
+        "checked at start), 'http' (a small server of ours on AGI_SERVER_HOST serves it; "
+        "Asterisk fetches it), or 'auto' (file if Asterisk plays a probe file written there, "
+        "else http).",
     ),
     Variable(
         "AGI_SERVER_HOST",

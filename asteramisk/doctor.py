@@ -10,6 +10,7 @@ file and the line to change.
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from asteramisk.agi import AGI, FastAGIServer, core
 from asteramisk.asterisk.agi_control import AGIControl
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.config import config
 from asteramisk.exceptions import (
     AsteramiskException,
@@ -192,7 +194,7 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
         if not reached.done():
             reached.set_result(value or "")
         try:
-            spoken.set_result(await _speech_check(agi))
+            spoken.set_result(await _speech_check(agi, ami, advertise))
         except Exception as exc:  # whatever stopped it is the check's answer
             spoken.set_result(Check("synthesised speech plays", False, repr(exc)))
 
@@ -269,14 +271,20 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
         )
 
 
-async def _speech_check(agi: AGI) -> Check:
+async def _speech_check(agi: AGI, ami: AMIClient, advertise: str) -> Check:
     """Play a synthesised sentence on the test call: Asterisk must find it where
-    ``TTS_DELIVERY`` puts it (a file in its sounds directory, or our media server's URL)."""
+    ``TTS_DELIVERY`` puts it (a file in its sounds directory, or our media server's URL;
+    ``auto`` chooses as a Server does)."""
     settings = config.snapshot()
     name = f"synthesised speech plays (TTS_DELIVERY={settings.TTS_DELIVERY})"
     audio = AudioSocketServer(settings.AGI_SERVER_HOST)  # never started: nothing listens
+    speech = Speech.from_settings(settings)
+    speech.advertise_host = advertise
+    speech.sound_check = functools.partial(sound_plays, ami)
     try:
-        async with Speech.from_settings(settings) as speech:
+        async with speech:
+            if settings.TTS_DELIVERY == "auto":
+                name = f"synthesised speech plays (TTS_DELIVERY=auto: {speech.delivery})"
             # A copy under a name never used before: a file Asterisk found once proves nothing
             made = await speech.cache.get("This is the Asteramisk doctor.")
             probe = made.with_name(f"file-{uuid.uuid4().hex}.wav")
@@ -295,9 +303,9 @@ async def _speech_check(agi: AGI) -> Check:
             fix=(
                 "With TTS_DELIVERY=file, TTS_CACHE_DIR must be the directory Asterisk reads as "
                 "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR (on Asterisk's machine). When "
-                "Asterisk runs elsewhere, set TTS_DELIVERY=http: Asterisk then fetches the "
-                "speech from this machine (at ASTERAMISK_ADVERTISE_HOST, by default "
-                "AGI_SERVER_HOST)."
+                "Asterisk runs elsewhere, set TTS_DELIVERY=auto or http: Asterisk then fetches "
+                "the speech from this machine (at ASTERAMISK_ADVERTISE_HOST, by default "
+                "AGI_SERVER_HOST), which it must be able to reach."
             ),
         )
     except AsteramiskException as exc:

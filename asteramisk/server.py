@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from typing import Any, Self
@@ -50,6 +51,7 @@ from asteramisk.asterisk.ari_control import ARIControl
 from asteramisk.asterisk.control import CallControl
 from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.asterisk.messaging import check_number, send_message
+from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter, channel_of
 from asteramisk.config import Settings, config
 from asteramisk.exceptions import ConfigurationError
@@ -147,6 +149,7 @@ class Server(AsyncResource):
             agi = await _started_agi(host, port, advertise, allowed_clients(settings, host))
             resources.push_async_callback(agi.close, 0)
             self.port = agi.port
+            speech.sound_check = functools.partial(sound_plays, ami)
             await resources.enter_async_context(speech)
             audio = AudioSocketServer(host, advertise_host=advertise)
             resources.push_async_callback(audio.close)

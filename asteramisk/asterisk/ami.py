@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from panoramisk import Manager, actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from asteramisk.asterisk.tls import client_context, tls_failure, warn_if_cleartext
 from asteramisk.config import Settings, config
 from asteramisk.exceptions import ActionError, AsteriskConnectionError, AuthenticationError
 from asteramisk.lifecycle import AsyncResource, TaskSet
@@ -134,10 +136,14 @@ class AMIClient(AsyncResource):
         connect_timeout: float | None = None,
         action_timeout: float | None = None,
         events: str = "on",
+        tls: bool | None = None,
+        ca_file: str | None = None,
     ) -> None:
         """``events`` is the AMI event mask: ``"on"`` (all), or classes like ``"system,call"``;
         ``"system"`` keeps a connection that only sends actions quiet (it must include system,
-        whose FullyBooted event tells that Asterisk is ready)."""
+        whose FullyBooted event tells that Asterisk is ready). ``tls`` connects over TLS,
+        verifying Asterisk's certificate against ``ca_file`` (or the system's CAs); both
+        default to ``ASTERISK_AMI_TLS`` and ``ASTERISK_TLS_CA_FILE``."""
         self.events = events
         self.host: str = host if host is not None else config.ASTERISK_HOST
         self.port: int = int(port if port is not None else config.ASTERISK_AMI_PORT)
@@ -145,6 +151,9 @@ class AMIClient(AsyncResource):
         self._secret: str = secret if secret is not None else config.ASTERISK_AMI_PASS
         self.connect_timeout: float = connect_timeout or config.ASTERISK_CONNECT_TIMEOUT
         self.action_timeout: float = action_timeout or config.ASTERISK_ACTION_TIMEOUT
+        self.tls: bool = bool(tls if tls is not None else config.ASTERISK_AMI_TLS)
+        self.ca_file: str = ca_file if ca_file is not None else config.ASTERISK_TLS_CA_FILE
+        self._ssl: ssl.SSLContext | bool = client_context(self.ca_file) if self.tls else False
         self.closed = False
         self._manager: _Manager | None = None
         self._starting = False
@@ -167,11 +176,14 @@ class AMIClient(AsyncResource):
             connect_timeout=settings.ASTERISK_CONNECT_TIMEOUT,
             action_timeout=settings.ASTERISK_ACTION_TIMEOUT,
             events=events,
+            tls=settings.ASTERISK_AMI_TLS,
+            ca_file=settings.ASTERISK_TLS_CA_FILE,
         )
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("connected" if self.connected else "disconnected")
-        return f"<AMIClient {self.username}@{self.host}:{self.port} {state}>"
+        tls = " tls" if self.tls else ""
+        return f"<AMIClient {self.username}@{self.host}:{self.port}{tls} {state}>"
 
     @property
     def connected(self) -> bool:
@@ -196,6 +208,7 @@ class AMIClient(AsyncResource):
         """Connect and log in; raise a clear error within ``connect_timeout`` seconds."""
         if self.closed:
             raise AsteriskConnectionError("This AMIClient is closed; create a new one.")
+        warn_if_cleartext(log, self.host, self.tls, "AMI", "ASTERISK_AMI_TLS")
         manager = self._new_manager()
         self._starting = True
         try:
@@ -206,7 +219,8 @@ class AMIClient(AsyncResource):
             raise AsteriskConnectionError(
                 f"Asterisk AMI at {self.host}:{self.port} did not answer the login within "
                 f"{self.connect_timeout:g} s. Is it Asterisk's manager port "
-                "(manager.conf [general] port), and is the host right?"
+                "(manager.conf [general] port), and is the host right? (A TLS port, "
+                "tlsbindaddr, needs ASTERISK_AMI_TLS.)"
             ) from None
         except BaseException:
             self._abort()
@@ -224,6 +238,7 @@ class AMIClient(AsyncResource):
             username=self.username,
             secret=self._secret,
             events=self.events,
+            ssl=self._ssl,
             ping_delay=10,
             ping_interval=10,
             reconnect_timeout=_BACKOFF_FIRST,
@@ -242,6 +257,10 @@ class AMIClient(AsyncResource):
         try:
             await manager.connect()
         except OSError as exc:
+            where = f"Asterisk AMI at {self.host}:{self.port}"
+            failure = tls_failure(exc, where, self.ca_file, "ASTERISK_AMI_TLS")
+            if failure is not None:
+                raise failure from None
             raise AsteriskConnectionError(
                 f"Cannot reach Asterisk AMI at {self.host}:{self.port}: {exc.strerror or exc}. "
                 "Is Asterisk running, with manager.conf [general] enabled = yes, and do "

@@ -20,6 +20,7 @@ import base64
 import contextlib
 import json
 import logging
+import ssl
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,8 +30,10 @@ from aioari.client import Client
 from aiohttp import web_exceptions
 from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
 
+from asteramisk.asterisk.ari_errors import connect_error
+from asteramisk.asterisk.tls import client_context, warn_if_cleartext
 from asteramisk.config import Settings, config
-from asteramisk.exceptions import ActionError, AsteriskConnectionError, AuthenticationError
+from asteramisk.exceptions import ActionError, AsteriskConnectionError
 from asteramisk.lifecycle import AsyncResource, TaskSet
 
 __all__ = ["ARIClient"]
@@ -45,11 +48,39 @@ _BACKOFF_MAX = 2.0
 
 
 class _HttpClient(AsynchronousHttpClient):  # type: ignore[misc]
-    """aioswagger's client, with the credentials in a header for the websocket too."""
+    """aioswagger's client, with the credentials in a header for the websocket too, and
+    ``ssl`` (a verifying context, or True for the system's CAs) for https and wss."""
+
+    def __init__(self, auth: BasicAuthenticator, ssl_context: ssl.SSLContext | None) -> None:
+        # aioswagger's __init__ makes a session without TLS settings: ours has them
+        self.authenticator = auth
+        self.websockets: set[Any] = set()
+        self.tls = ssl_context is not None
+        connector = aiohttp.TCPConnector(ssl=ssl_context if ssl_context is not None else True)
+        self.session = aiohttp.ClientSession(connector=connector)
+
+    def secure(self, url: str) -> str:
+        """Asterisk's api-docs give an ``http://`` basePath even when served over https: with
+        TLS on, every request and the websocket go over TLS all the same."""
+        if self.tls and url.startswith(("http://", "ws://")):
+            scheme, rest = url.split("://", 1)
+            return f"{scheme}s://{rest}"
+        return url
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+    ) -> Any:
+        return await super().request(method, self.secure(url), params, data, headers)
 
     async def ws_connect(self, url: str, params: dict[str, str] | None = None) -> Any:
         headers: dict[str, str] = {}
         self.authenticator.apply(headers, {})
+        url = self.secure(url)
         if params:
             url += "?" + urllib.parse.urlencode(params)
         websocket = await self.session.ws_connect(url, headers=headers, heartbeat=20)
@@ -70,7 +101,11 @@ class ARIClient(AsyncResource):
         *,
         connect_timeout: float | None = None,
         request_timeout: float | None = None,
+        tls: bool | None = None,
+        ca_file: str | None = None,
     ) -> None:
+        """``tls``: https and wss, verifying Asterisk's certificate against ``ca_file`` (or the
+        system's CAs); both default to ``ASTERISK_ARI_TLS`` and ``ASTERISK_TLS_CA_FILE``."""
         self.host: str = host if host is not None else config.ASTERISK_HOST
         self.port: int = int(port if port is not None else config.ASTERISK_ARI_PORT)
         self.username: str = username if username is not None else config.ASTERISK_ARI_USER
@@ -78,7 +113,10 @@ class ARIClient(AsyncResource):
         self.app: str = app if app is not None else config.ASTERISK_ARI_APP
         self.connect_timeout: float = connect_timeout or config.ASTERISK_CONNECT_TIMEOUT
         self.request_timeout: float = request_timeout or config.ASTERISK_ACTION_TIMEOUT
-        self.base_url = f"http://{self.host}:{self.port}/"
+        self.tls: bool = bool(tls if tls is not None else config.ASTERISK_ARI_TLS)
+        self.ca_file: str = ca_file if ca_file is not None else config.ASTERISK_TLS_CA_FILE
+        self._ssl = client_context(self.ca_file) if self.tls else None
+        self.base_url = f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/"
         self.closed = False
         self.reconnects = 0
         self._client: Client | None = None
@@ -101,6 +139,8 @@ class ARIClient(AsyncResource):
             app,
             connect_timeout=settings.ASTERISK_CONNECT_TIMEOUT,
             request_timeout=settings.ASTERISK_ACTION_TIMEOUT,
+            tls=settings.ASTERISK_ARI_TLS,
+            ca_file=settings.ASTERISK_TLS_CA_FILE,
         )
 
     def __repr__(self) -> str:
@@ -125,8 +165,9 @@ class ARIClient(AsyncResource):
         """Load the ARI API, open the event websocket for our app; clear errors on failure."""
         if self.closed:
             raise AsteriskConnectionError("This ARIClient is closed; create a new one.")
+        warn_if_cleartext(log, self.host, self.tls, "ARI", "ASTERISK_ARI_TLS")
         authenticator = BasicAuthenticator(self.host, self.username, self._password)
-        self._http = _HttpClient(auth=authenticator)
+        self._http = _HttpClient(authenticator, self._ssl)
         self._client = Client(self.base_url, self._http)
         try:
             async with asyncio.timeout(self.connect_timeout):
@@ -137,7 +178,9 @@ class ARIClient(AsyncResource):
             await self._http.close()
             self._client = self._http = None
             if isinstance(exc, Exception):
-                raise self._translate(exc) from None
+                raise connect_error(
+                    exc, self.base_url, self.username, self.connect_timeout, self.ca_file
+                ) from None
             raise
         for event_type, callback in self._listeners:
             self._client.on_event(event_type, callback)
@@ -146,32 +189,6 @@ class ARIClient(AsyncResource):
         log.info(
             "ARI connected to %s:%s as %s, app %s", self.host, self.port, self.username, self.app
         )
-
-    def _translate(self, exc: Exception) -> Exception:
-        where = f"Asterisk ARI at {self.base_url}"
-        status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
-        if status == 401:
-            return AuthenticationError(
-                f"{where} refused user {self.username!r} (401 Unauthorized). Check that "
-                "ASTERISK_ARI_USER names a `type = user` section of ari.conf and that "
-                "ASTERISK_ARI_PASS is its password."
-            )
-        if isinstance(status, int):
-            return AsteriskConnectionError(
-                f"{where} answered {status}. Is ARI enabled (ari.conf [general] enabled = yes, "
-                "module res_ari loaded) and does ASTERISK_ARI_PORT name http.conf's bindport?"
-            )
-        if isinstance(exc, TimeoutError):
-            return AsteriskConnectionError(
-                f"{where} did not answer within {self.connect_timeout:g} s. Is the host right?"
-            )
-        if isinstance(exc, aiohttp.ClientError | OSError):
-            return AsteriskConnectionError(
-                f"Cannot reach {where}: {exc}. Is Asterisk running with its http server "
-                "enabled (http.conf [general] enabled = yes, bindaddr, bindport), and do "
-                "ASTERISK_HOST / ASTERISK_ARI_PORT point at it?"
-            )
-        return AsteriskConnectionError(f"{where}: {exc}")
 
     async def _open_websocket(self) -> Any:
         return await self.client.swagger.events.eventWebsocket(app=self.app)

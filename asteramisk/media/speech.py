@@ -2,7 +2,10 @@
 
 Text -> synthesised 8 kHz audio, cached on disk -> the name Asterisk plays it by: a path in the
 directory Asterisk reads (``TTS_DELIVERY=file``) or a URL of a small http server this object
-runs (``http``). The same audio as PCM, for a call's audio stream; local sound files converted
+runs (``http``). With ``auto`` (the default) a probe file decides at start-up: if Asterisk
+plays it from its side of the cache directory (same machine, or a shared volume), by file;
+otherwise over http. ``file`` runs the same probe and refuses to start if Asterisk cannot
+read the directory. The same audio as PCM, for a call's audio stream; local sound files converted
 for Asterisk; and the caller's words back to text with the ``STT_ENGINE``.
 
 ::
@@ -21,10 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from asteramisk.config import Settings
-from asteramisk.exceptions import ConfigurationError
+from asteramisk.exceptions import AsteramiskException, ConfigurationError
 from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.format import read_wav, to_phone_rate, write_wav
 from asteramisk.media.http import MediaServer
@@ -36,9 +42,15 @@ from asteramisk.media.tts.cache import TTSCache
 from asteramisk.media.tts.registry import create_engine
 from asteramisk.media.tts.registry import engine_name as tts_engine_name
 
-__all__ = ["DELIVERIES", "Speech"]
+__all__ = ["DELIVERIES", "SoundCheck", "Speech"]
 
-DELIVERIES = ("file", "http")
+log = logging.getLogger(__name__)
+
+DELIVERIES = ("auto", "file", "http")
+
+SoundCheck = Callable[[str], Awaitable[bool]]
+"""``await check(sound)``: whether Asterisk plays ``sound`` (see
+:func:`asteramisk.asterisk.sound_probe.sound_plays`)."""
 
 
 class Speech(AsyncResource):
@@ -47,7 +59,9 @@ class Speech(AsyncResource):
     ``tts`` is the synthesiser (or None: made from ``tts_engine`` on first use), ``transcriber``
     the recogniser (or None: made from ``settings`` on first use). ``cache_dir`` is where the
     audio is written on this machine; with ``delivery="file"`` Asterisk reads the same directory
-    as ``asterisk_dir``; with ``"http"`` a media server on ``http_host`` serves it.
+    as ``asterisk_dir``; with ``"http"`` a media server on ``http_host`` serves it; ``"auto"``
+    becomes one or the other at :meth:`start`, by asking ``sound_check`` (without one,
+    ``auto`` means ``file``).
     """
 
     def __init__(
@@ -56,7 +70,7 @@ class Speech(AsyncResource):
         transcriber: Transcriber | None = None,
         *,
         cache_dir: str | Path,
-        delivery: str = "file",
+        delivery: str = "auto",
         asterisk_dir: str = "",
         http_host: str = "127.0.0.1",
         tts_engine: str = "auto",
@@ -64,7 +78,7 @@ class Speech(AsyncResource):
     ) -> None:
         if delivery not in DELIVERIES:
             raise ConfigurationError(
-                f"TTS_DELIVERY is {delivery!r}: it must be 'file' or 'http' "
+                f"TTS_DELIVERY is {delivery!r}: it must be 'auto', 'file' or 'http' "
                 "(config.TTS_DELIVERY = 'http' or export TTS_DELIVERY=http)."
             )
         if tts is None:
@@ -78,6 +92,9 @@ class Speech(AsyncResource):
         self.advertise_host = ""
         """Where Asterisk fetches speech over http (default ``http_host``); its owner sets it
         before :meth:`start` (see :mod:`asteramisk.addresses`)."""
+        self.sound_check: SoundCheck | None = None
+        """How to ask Asterisk whether it plays a file; its owner sets it before :meth:`start`
+        (``auto`` and ``file`` deliveries use it once there)."""
         self._tts = tts
         self._tts_engine = tts_engine
         self._cache: TTSCache | None = None
@@ -109,12 +126,68 @@ class Speech(AsyncResource):
         await self.start()
 
     async def start(self) -> None:
-        """Start the media server when delivery is over http."""
+        """Settle ``auto`` (or check ``file``) with a probe, then start the media server when
+        delivery is over http."""
+        if self.delivery in ("auto", "file") and self._media is None:
+            await self._settle_delivery()
         if self.delivery == "http" and self._media is None:
             self._media = MediaServer(
                 self.directory, self.http_host, 0, advertise_host=self.advertise_host
             )
             await self._media.start()
+
+    async def _settle_delivery(self) -> None:
+        """Write a probe into the cache and ask Asterisk to play it from its side."""
+        if self.sound_check is None:
+            self.delivery = "file"  # nobody to ask: as configured (auto: the same machine)
+            return
+        probe = self.directory / f"probe-{uuid.uuid4().hex}.wav"
+        try:
+            await asyncio.to_thread(write_wav, probe, bytes(320))  # 20 ms of silence
+        except OSError as exc:
+            raise ConfigurationError(
+                f"Cannot write speech to TTS_CACHE_DIR {self.directory}: {exc.strerror}. Make "
+                "it a directory this app may write to."
+            ) from None
+        sound = f"{self.asterisk_dir}/{probe.stem}"
+        try:
+            plays = await self.sound_check(sound)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"Asterisk's speech directory {self.asterisk_dir!r} cannot be played from: "
+                f"{exc} Set ASTERISK_SOUNDS_DIR and ASTERISK_TTS_SOUNDS_SUBDIR to plain paths."
+            ) from None
+        except AsteramiskException as exc:
+            log.warning(
+                "Could not ask Asterisk whether it reads %s (%s); speech goes by file, as "
+                "Asterisk's path %s. Set TTS_DELIVERY to 'file' or 'http' to skip the check.",
+                self.directory,
+                exc,
+                self.asterisk_dir,
+            )
+            self.delivery = "file"
+            return
+        finally:
+            probe.unlink(missing_ok=True)
+        if plays:
+            log.info("Speech reaches Asterisk by file: it plays %s as %s", probe, sound)
+            self.delivery = "file"
+        elif self.delivery == "auto":
+            log.info(
+                "Asterisk cannot read %s as %s (another machine or container): speech "
+                "goes to Asterisk over http",
+                self.directory,
+                self.asterisk_dir,
+            )
+            self.delivery = "http"
+        else:
+            raise ConfigurationError(
+                f"TTS_DELIVERY is 'file', but Asterisk could not play a file written to "
+                f"{self.directory} when asked for it as {sound}: Asterisk does not read that "
+                "directory. Set TTS_CACHE_DIR to the directory Asterisk reads as "
+                "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR (as this machine sees it), "
+                "or set TTS_DELIVERY to 'auto' or 'http' to serve speech over http."
+            )
 
     async def close(self) -> None:
         """Stop the media server and the recogniser (idempotent)."""

@@ -7,7 +7,8 @@ Installed with asteramisk (entry point ``pytest11``), so any project gets:
     :data:`asteramisk.config.config`. When ``ASTERISK_HOST``, ``ASTERISK_AMI_USER`` and
     ``ASTERISK_AMI_PASS`` are set in the environment, that Asterisk is used; otherwise the
     sandbox is provisioned and started (root needed). If neither works, every test that uses
-    it errors loudly: nothing is skipped.
+    it errors loudly: nothing is skipped. (For TLS tests against your own Asterisk, also set
+    ``ASTERISK_AMI_TLS_PORT``, ``ASTERISK_ARI_TLS_PORT`` and ``ASTERISK_TLS_CA_FILE``.)
 ``restart_asterisk``
     a function that restarts that Asterisk (``core restart now``) and returns once it is back.
 """
@@ -45,6 +46,9 @@ def external_settings() -> SandboxSettings | None:
         sip_port=int(env.get("ASTERISK_PSTN_GATEWAY_PORT", 5060)),
         call_context=env.get("ASTERISK_INCOMING_CALL_CONTEXT", "from-pstn"),
         text_context=env.get("ASTERISK_INCOMING_TEXT_CONTEXT", "from-pstn"),
+        ami_tls_port=int(env.get("ASTERISK_AMI_TLS_PORT", 0)),
+        ari_tls_port=int(env.get("ASTERISK_ARI_TLS_PORT", 0)),
+        ca_file=env.get("ASTERISK_TLS_CA_FILE", ""),
     )
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from asteramisk.exceptions import SandboxError
 from asteramisk.testing.sandbox_config import ETC, render_config
 from asteramisk.testing.sandbox_settings import SandboxSettings, ami_fully_booted, ari_answers
+from asteramisk.testing.sandbox_tls import TLSFiles, ensure_certificates
 
 __all__ = ["Sandbox", "SandboxSettings"]
 
@@ -109,7 +110,7 @@ class Sandbox:
         """Debootstrap Asterisk into the cache, unless it is there already."""
         if self.provisioned:
             return
-        self._require_root()
+        _require_root()
         debootstrap = shutil.which("debootstrap") or (
             "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
         )
@@ -142,9 +143,9 @@ class Sandbox:
                 time.sleep(1)
                 elapsed = time.monotonic() - started
                 if int(elapsed) % 15 == 0:
-                    progress(f"  ... {int(elapsed)} s: {self._last_line(build_log)}")
+                    progress(f"  ... {int(elapsed)} s: {_last_line(build_log)}")
         if process.returncode != 0:
-            tail = self._tail(build_log, 8)
+            tail = _tail(build_log, 8)
             hint = ""
             if "Failed getting release file" in tail or "Couldn't download" in tail:
                 hint = (
@@ -172,11 +173,17 @@ class Sandbox:
             ari_pass=secrets.token_urlsafe(18),
             sip_port=self.sip_port,
             root=str(self.root),
+            ami_tls_port=self.ami_port + 1,
+            ari_tls_port=self.ari_port + 1,
+            ca_file=str(self._tls().ca_file),
         )
+
+    def _tls(self) -> TLSFiles:
+        return ensure_certificates(self.directory, self.root)
 
     def render(self, settings: SandboxSettings) -> dict[str, str]:
         """The sandbox's Asterisk config files, rendered from ``example_configs/``."""
-        return render_config(settings, self.root)
+        return render_config(settings, self.root, self._tls() if settings.ca_file else None)
 
     def _write_config(self, settings: SandboxSettings) -> None:
         etc = self.root / ETC.lstrip("/")
@@ -197,7 +204,7 @@ class Sandbox:
         running = self.settings()
         if running is not None and self._ready(running):
             return running
-        self._require_root()
+        _require_root()
         self.provision(progress)
         self.down()
         settings = self._credentials()
@@ -242,19 +249,25 @@ class Sandbox:
             if process.poll() is not None:
                 raise SandboxError(
                     f"Asterisk exited with status {process.returncode} while starting. "
-                    f"Last lines of {self.log_file}:\n{self._tail(self.log_file, 12)}"
+                    f"Last lines of {self.log_file}:\n{_tail(self.log_file, 12)}"
                 )
             if time.monotonic() > deadline:
                 self._kill()
                 raise SandboxError(
                     f"Asterisk did not become ready within {timeout:.0f} s. "
-                    f"Last lines of {self.log_file}:\n{self._tail(self.log_file, 12)}"
+                    f"Last lines of {self.log_file}:\n{_tail(self.log_file, 12)}"
                 )
             time.sleep(0.2)
         progress(f"Asterisk is up (AMI 127.0.0.1:{settings.ami_port}, ARI :{settings.ari_port}).")
 
     def _check_ports(self, settings: SandboxSettings) -> None:
-        for name, port in (("AMI", settings.ami_port), ("http", settings.ari_port)):
+        ports = (
+            ("AMI", settings.ami_port),
+            ("http", settings.ari_port),
+            ("AMI over TLS", settings.ami_tls_port),
+            ("https", settings.ari_tls_port),
+        )
+        for name, port in ports:
             with socket.socket() as probe:
                 if probe.connect_ex((settings.host, port)) == 0:
                     raise SandboxError(
@@ -346,23 +359,21 @@ class Sandbox:
     def _ready(self, settings: SandboxSettings) -> bool:
         return ami_fully_booted(settings) and ari_answers(settings)
 
-    # -- helpers -------------------------------------------------------------------------
 
-    @staticmethod
-    def _require_root() -> None:
-        if os.geteuid() != 0:
-            raise SandboxError(
-                "The sandbox needs root (it runs debootstrap, mount and chroot). Run it as root, "
-                "or point ASTERISK_HOST and the ASTERISK_* credentials at an Asterisk you run."
-            )
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
-    @staticmethod
-    def _tail(path: Path, lines: int) -> str:
-        try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
-    @classmethod
-    def _last_line(cls, path: Path) -> str:
-        return cls._tail(path, 1)[:120]
+def _last_line(path: Path) -> str:
+    return _tail(path, 1)[:120]
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise SandboxError(
+            "The sandbox needs root (it runs debootstrap, mount and chroot). Run it as root, "
+            "or point ASTERISK_HOST and the ASTERISK_* credentials at an Asterisk you run."
+        )

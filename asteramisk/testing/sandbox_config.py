@@ -11,6 +11,7 @@ from pathlib import Path
 from asteramisk.exceptions import SandboxError
 from asteramisk.testing import confedit
 from asteramisk.testing.sandbox_settings import SandboxSettings
+from asteramisk.testing.sandbox_tls import TLSFiles
 
 __all__ = ["ETC", "example_configs", "render_config"]
 
@@ -33,8 +34,11 @@ def example_configs() -> Path:
     )
 
 
-def render_config(settings: SandboxSettings, root: Path) -> dict[str, str]:
-    """The Asterisk config files of the sandbox in ``root``, by name."""
+def render_config(
+    settings: SandboxSettings, root: Path, tls: TLSFiles | None = None
+) -> dict[str, str]:
+    """The Asterisk config files of the sandbox in ``root``, by name (with TLS listeners on
+    ``settings``' TLS ports when ``tls`` is given)."""
     source = example_configs()
     files = {
         path.relative_to(source).as_posix(): path.read_text()
@@ -59,6 +63,20 @@ def render_config(settings: SandboxSettings, root: Path) -> dict[str, str]:
     )
     http = edit.set_option(files["http.conf"], "general", "bindaddr", settings.host)
     files["http.conf"] = edit.set_option(http, "general", "bindport", str(settings.ari_port))
+    if tls is not None:
+        for name, port in (
+            ("manager.conf", settings.ami_tls_port),
+            ("http.conf", settings.ari_tls_port),
+        ):
+            text = files[name]
+            for key, value in (
+                ("tlsenable", "yes"),
+                ("tlsbindaddr", f"{settings.host}:{port}"),
+                ("tlscertfile", tls.cert_file),
+                ("tlsprivatekey", tls.key_file),
+            ):
+                text = edit.set_option(text, "general", key, value)
+            files[name] = text
     rtp = edit.set_option(files["rtp.conf"], "general", "rtpstart", "30000")
     files["rtp.conf"] = edit.set_option(rtp, "general", "rtpend", "30999")
     files["pjsip.conf"] = _render_pjsip(files["pjsip.conf"], settings)

@@ -30,6 +30,9 @@ class SandboxSettings:
     pstn_endpoint: str = "pstn"
     sounds_dir: str = "/usr/share/asterisk/sounds"
     root: str = ""
+    ami_tls_port: int = 0  # AMI over TLS (0: none)
+    ari_tls_port: int = 0  # ARI over https and wss (0: none)
+    ca_file: str = ""  # the CA that signed Asterisk's certificate, on this machine
 
     def env(self) -> dict[str, str]:
         """The settings as environment variables named like the config variables."""
@@ -62,7 +65,8 @@ class SandboxSettings:
     def __repr__(self) -> str:
         return (
             f"SandboxSettings(host={self.host!r}, ami_port={self.ami_port}, "
-            f"ari_port={self.ari_port}, sip_port={self.sip_port}, root={self.root!r})"
+            f"ari_port={self.ari_port}, sip_port={self.sip_port}, root={self.root!r}, "
+            f"ami_tls_port={self.ami_tls_port}, ari_tls_port={self.ari_tls_port})"
         )
 
 

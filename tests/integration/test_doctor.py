@@ -31,7 +31,7 @@ def test_a_good_setup_passes(asterisk: SandboxSettings, free_agi_port: None) -> 
     assert "[ok  ] AMI login: Asterisk 22." in text
     assert "[ok  ] ARI and the http server" in text
     assert "Asterisk reaches our FastAGI server" in text and "test call Local/s@" in text
-    assert "[ok  ] synthesised speech plays (TTS_DELIVERY=file)" in text
+    assert "[ok  ] synthesised speech plays (TTS_DELIVERY=auto: file)" in text
     assert "7 passed, 0 failed" in text
 
 
@@ -39,13 +39,20 @@ def test_speech_asterisk_cannot_find_fails_and_http_fixes_it(
     asterisk: SandboxSettings, free_agi_port: None, tmp_path: Path
 ) -> None:
     """The field's silent failure: speech written where Asterisk never looks. doctor said
-    "6 passed" on it; it fails now, and passes with the fix it names."""
+    "6 passed" on it; with TTS_DELIVERY=file it fails now, and with the default (auto) or
+    http, the fixes it names, speech goes over http and plays."""
     config.TTS_CACHE_DIR = str(tmp_path)  # not Asterisk's sounds directory (its own root)
+    config.TTS_DELIVERY = "file"
     try:
         status, text = doctor()
         assert status == 1, text
         assert "[FAIL] synthesised speech plays (TTS_DELIVERY=file)" in text
-        assert "TTS_DELIVERY=http" in text
+        assert f"Asterisk could not play a file written to {tmp_path}" in text
+        assert "TTS_DELIVERY to 'auto' or 'http'" in text
+        del config.TTS_DELIVERY
+        status, text = doctor()
+        assert status == 0, text
+        assert "[ok  ] synthesised speech plays (TTS_DELIVERY=auto: http)" in text
         config.TTS_DELIVERY = "http"
         status, text = doctor()
         assert status == 0, text

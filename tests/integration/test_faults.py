@@ -168,9 +168,14 @@ async def test_a_text_conversation_through_an_ami_cut(
     conversation runs. (The phone, made first, reaches AMI directly.)"""
     server, proxy = ami_proxied
     outcomes: asyncio.Queue[str] = asyncio.Queue()
+    asked: asyncio.Queue[None] = asyncio.Queue()
 
     async def orders(ui: TextUI) -> None:
-        order = await ui.prompt("What is your order?", timeout=30)
+        # The question's MessageSend is answered (say returns) only after the phone has the
+        # text: the cut must wait for both, or it drops that answer and fails the question.
+        await ui.say("What is your order?")
+        asked.put_nowait(None)
+        order = await ui.prompt("", timeout=30)
         try:
             await ui.say(f"Got it: {order}.")
         except AsteriskConnectionError as exc:
@@ -181,6 +186,7 @@ async def test_a_text_conversation_through_an_ami_cut(
     await server.register_extension("2506", text_handler=orders)
     await phone.send_text("2506", "Hello")
     assert await phone.receive_text() == "What is your order?"
+    await asyncio.wait_for(asked.get(), 10)
     proxy.down()
     await phone.send_text("2506", "pizza")
     outcome = await asyncio.wait_for(outcomes.get(), 10)
