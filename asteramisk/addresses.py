@@ -20,7 +20,7 @@ import ipaddress
 from asteramisk.config import Settings
 from asteramisk.exceptions import ConfigurationError
 
-__all__ = ["WILDCARDS", "advertised_host", "allowed_clients", "listen_address"]
+__all__ = ["WILDCARDS", "advertised_host", "allowed_clients", "is_loopback", "listen_address"]
 
 WILDCARDS = ("0.0.0.0", "::")
 
@@ -53,7 +53,7 @@ def allowed_clients(settings: Settings, host: str) -> list[str] | None:
             ) from None
     if listed:
         return listed
-    if _is_loopback(host):
+    if is_loopback(host):
         return None
     raise ConfigurationError(
         f"AGI_SERVER_HOST={host} opens the app's FastAGI server to the network: set "
@@ -77,7 +77,8 @@ def advertised_host(settings: Settings, bind: str, local_address: str) -> str:
     return local_address
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (an address of 127/8 or ::1, or localhost)."""
     if host == "localhost":
         return True
     try:

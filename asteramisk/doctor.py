@@ -1,9 +1,11 @@
 """``python -m asteramisk doctor``: check a real setup, and say how to fix what is wrong.
 
 Checks, in order (a failure stops the checks that depend on it): the configuration, the AMI
-login, ARI and the http server, the incoming contexts, Asterisk reaching our FastAGI server
-(a test call through a ``Local/`` channel), and a synthesised sentence playing on that call
-(Asterisk finds the speech where ``TTS_DELIVERY`` puts it). Each failure is printed with the
+login, ARI and the http server, TLS (credentials never cross a network in clear text), the
+incoming contexts, Asterisk reaching our FastAGI server (a test call through a ``Local/``
+channel), Asterisk reaching our AudioSocket server on that call (prompts by voice, agents),
+and a synthesised sentence playing on it (Asterisk finds the speech where ``TTS_DELIVERY``
+puts it: a file it reads, or our media server's URL). Each failure is printed with the
 file and the line to change.
 """
 
@@ -16,14 +18,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from asteramisk.addresses import advertised_host, allowed_clients
+from asteramisk.addresses import advertised_host, allowed_clients, is_loopback
 from asteramisk.agi import AGI, FastAGIServer, core
 from asteramisk.asterisk.agi_control import AGIControl
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.config import config
 from asteramisk.exceptions import (
+    ActionError,
     AsteramiskException,
     AuthenticationError,
     ConfigurationError,
@@ -32,7 +36,7 @@ from asteramisk.exceptions import (
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.speech import Speech
 
-__all__ = ["Check", "run_doctor"]
+__all__ = ["Check", "run_doctor", "tls_check"]
 
 
 @dataclass
@@ -112,6 +116,9 @@ async def _checks() -> list[Check]:
         version = await ami.command("core show version")
         checks.append(Check("AMI login", True, version.strip().split(" built")[0]))
         checks.append(await _ari_check())
+        checks.append(
+            tls_check(ami.host, ami.tls, config.ASTERISK_ARI_TLS, config.ASTERISK_TLS_CA_FILE)
+        )
         for name in ("ASTERISK_INCOMING_CALL_CONTEXT", "ASTERISK_INCOMING_TEXT_CONTEXT"):
             checks.append(await _context_check(ami, name))
         checks += await _agi_check(ami)
@@ -165,6 +172,28 @@ async def _ari_check() -> Check:
         await ari.close()
 
 
+def tls_check(host: str, ami_tls: bool, ari_tls: bool, ca_file: str = "") -> Check:
+    """Credentials cross a network only over TLS (doctor runs it once the AMI and ARI logins
+    have worked, so a certificate in use was verified)."""
+    plain = [link for link, tls in (("AMI", ami_tls), ("ARI", ari_tls)) if not tls]
+    if plain and not is_loopback(host):
+        return Check(
+            "TLS",
+            False,
+            f"{' and '.join(plain)} credentials go to {host} in clear text",
+            fix=(
+                "manager.conf and http.conf [general]: tlsenable = yes, tlsbindaddr, "
+                "tlscertfile, tlsprivatekey; here ASTERISK_AMI_TLS=yes, ASTERISK_ARI_TLS=yes, "
+                "their TLS ports, and ASTERISK_TLS_CA_FILE unless the system trusts Asterisk's "
+                "certificate (docs/security.rst)."
+            ),
+        )
+    if plain:
+        return Check("TLS", True, "not needed: Asterisk is on this machine (loopback)")
+    trusted = ca_file or "the system's CAs"
+    return Check("TLS", True, f"AMI and ARI over TLS, Asterisk's certificate verified ({trusted})")
+
+
 async def _context_check(ami: AMIClient, name: str) -> Check:
     context = getattr(config, name)
     output = await ami.command(f"dialplan show {context}")
@@ -187,16 +216,21 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
     advertise = advertised_host(settings, settings.AGI_SERVER_HOST, ami.local_address)
     name = f"Asterisk reaches our FastAGI server ({advertise}:{settings.AGI_SERVER_PORT})"
     reached: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    streamed: asyncio.Future[Check] = asyncio.get_running_loop().create_future()
     spoken: asyncio.Future[Check] = asyncio.get_running_loop().create_future()
 
     async def handler(agi: AGI) -> None:
         value = await agi.execute(core.GetVariable("CHANNEL"))
         if not reached.done():
             reached.set_result(value or "")
-        try:
-            spoken.set_result(await _speech_check(agi, ami, advertise))
-        except Exception as exc:  # whatever stopped it is the check's answer
-            spoken.set_result(Check("synthesised speech plays", False, repr(exc)))
+        for result, check, title in (
+            (streamed, _audiosocket_check, "Asterisk reaches our AudioSocket server"),
+            (spoken, _speech_check, "synthesised speech plays"),
+        ):
+            try:
+                result.set_result(await check(agi, ami, advertise))
+            except Exception as exc:  # whatever stopped it is the check's answer
+                result.set_result(Check(title, False, repr(exc)))
 
     server = FastAGIServer(
         settings.AGI_SERVER_HOST,
@@ -221,17 +255,7 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
         ]
     context = f"asteramisk-doctor-{uuid.uuid4().hex[:6]}"
     try:
-        await ami.action(
-            {
-                "Action": "DialplanExtensionAdd",
-                "Context": context,
-                "Extension": "s",
-                "Priority": "1",
-                "Application": "AGI",
-                "ApplicationData": server.url("doctor"),
-                "Replace": "yes",
-            }
-        )
+        await Dialplan(ami).put(context, "s", [("AGI", server.url("doctor"))])
         await ami.action(
             {
                 "Action": "Originate",
@@ -244,12 +268,17 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
         )
         async with asyncio.timeout(10):
             channel = await reached
-        try:
-            async with asyncio.timeout(30):
-                speech = await spoken
-        except TimeoutError:
-            speech = Check("synthesised speech plays", False, "the test call ended first")
-        return [Check(name, True, f"test call {channel}"), speech]
+        later = []
+        for result, title in (
+            (streamed, "Asterisk reaches our AudioSocket server"),
+            (spoken, "synthesised speech plays"),
+        ):
+            try:
+                async with asyncio.timeout(30):
+                    later.append(await result)
+            except TimeoutError:
+                later.append(Check(title, False, "the test call ended first"))
+        return [Check(name, True, f"test call {channel}"), *later]
     except TimeoutError:
         return [
             Check(
@@ -266,9 +295,38 @@ async def _agi_check(ami: AMIClient) -> list[Check]:
         ]
     finally:
         await server.close(grace=1)
-        await ami.action(
-            {"Action": "Command", "Command": f"dialplan remove context {context}"}, check=False
+        await Dialplan(ami).drop_context(context)
+
+
+async def _audiosocket_check(agi: AGI, ami: AMIClient, advertise: str) -> Check:
+    """Stream the test call's audio to an AudioSocket server, as a prompt by voice or an agent
+    does: Asterisk must reach its address (``advertise``, a port of its own)."""
+    settings = config.snapshot()
+    audio = AudioSocketServer(settings.AGI_SERVER_HOST, advertise_host=advertise)
+    control = AGIControl(agi, settings.ASTERISK_PSTN_ENDPOINT, audio=audio)
+    try:
+        await agi.execute(core.Answer())  # AudioSocket() refuses a channel not answered
+        await control.listen()
+    except ActionError as exc:
+        return Check(
+            f"Asterisk reaches our AudioSocket server ({audio.address})",
+            False,
+            str(exc),
+            fix=(
+                "Prompts by voice and agents stream the call's audio to this machine on a "
+                f"port of its own (any free port of {settings.AGI_SERVER_HOST}): a firewall "
+                f"between Asterisk and {advertise} must let Asterisk connect to this "
+                "machine's ports, not only AGI_SERVER_PORT."
+            ),
         )
+    finally:
+        await control.close()
+        await audio.close()
+    return Check(
+        f"Asterisk reaches our AudioSocket server ({audio.address})",
+        True,
+        "the call's audio streams here",
+    )
 
 
 async def _speech_check(agi: AGI, ami: AMIClient, advertise: str) -> Check:
@@ -299,7 +357,7 @@ async def _speech_check(agi: AGI, ami: AMIClient, advertise: str) -> Check:
         return Check(
             name,
             False,
-            str(exc).split(":")[0],
+            _first_part(str(exc)),
             fix=(
                 "With TTS_DELIVERY=file, TTS_CACHE_DIR must be the directory Asterisk reads as "
                 "ASTERISK_SOUNDS_DIR/ASTERISK_TTS_SOUNDS_SUBDIR (on Asterisk's machine). When "
@@ -313,3 +371,9 @@ async def _speech_check(agi: AGI, ami: AMIClient, advertise: str) -> Check:
     finally:
         await audio.close()
     return Check(name, True, f"played {sound}")
+
+
+def _first_part(message: str) -> str:
+    """What failed, without the advice after it (doctor gives its own fix)."""
+    head, found, _ = message.partition("): ")
+    return f"{head})" if found else message

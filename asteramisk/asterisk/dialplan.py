@@ -46,6 +46,29 @@ class Dialplan:
     def __init__(self, ami: AMIClient) -> None:
         self.ami = ami
 
+    async def put(self, context: str, extension: str, steps: list[tuple[str, str]]) -> None:
+        """Write ``steps`` (application, data) as priorities 1, 2, ... of ``extension`` in
+        ``context``, replacing what is there: a private context of the library's own (a
+        probe, a test call), not a number others share."""
+        for priority, (app, data) in enumerate(steps, start=1):
+            await self.ami.action(
+                {
+                    "Action": "DialplanExtensionAdd",
+                    "Context": context,
+                    "Extension": extension,
+                    "Priority": str(priority),
+                    "Application": app,
+                    "ApplicationData": data,
+                    "Replace": "yes",
+                }
+            )
+
+    async def drop_context(self, context: str) -> None:
+        """Remove a private context whole (no error if it is gone)."""
+        await self.ami.action(
+            {"Action": "Command", "Command": f"dialplan remove context {context}"}, check=False
+        )
+
     async def add(self, context: str, number: str, app: str, data: str) -> DialplanEntry:
         """Add ``app(data)`` for ``number`` in ``context`` at the next free priority."""
         for _attempt in range(_ATTEMPTS):

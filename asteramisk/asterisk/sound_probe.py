@@ -21,6 +21,7 @@ import time
 import uuid
 
 from asteramisk.asterisk.ami import AMIClient
+from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.exceptions import AsteramiskException
 
 __all__ = ["SoundProbeError", "sound_plays"]
@@ -45,24 +46,14 @@ async def sound_plays(ami: AMIClient, sound: str, *, timeout: float = 10.0) -> b
         raise ValueError(f"A probe sound must be a plain path or URL, not {sound!r}.")
     token = uuid.uuid4().hex[:12]
     context = f"asteramisk-probe-{token}"
-    steps = (
+    steps = [
         ("Playback", f"{sound},noanswer"),
         ("Set", f"DB({FAMILY}/{token})=${{PLAYBACKSTATUS}}"),
         ("Hangup", ""),
-    )
+    ]
+    dialplan = Dialplan(ami)
     try:
-        for priority, (application, data) in enumerate(steps, start=1):
-            await ami.action(
-                {
-                    "Action": "DialplanExtensionAdd",
-                    "Context": context,
-                    "Extension": "s",
-                    "Priority": str(priority),
-                    "Application": application,
-                    "ApplicationData": data,
-                    "Replace": "yes",
-                }
-            )
+        await dialplan.put(context, "s", steps)
         await ami.action(
             {
                 "Action": "Originate",
@@ -76,10 +67,8 @@ async def sound_plays(ami: AMIClient, sound: str, *, timeout: float = 10.0) -> b
         status = await _read_back(ami, token, timeout)
     finally:
         with contextlib.suppress(AsteramiskException):
-            await ami.action(
-                {"Action": "Command", "Command": f"dialplan remove context {context}"},
-                check=False,
-            )
+            await dialplan.drop_context(context)
+        with contextlib.suppress(AsteramiskException):
             await ami.action({"Action": "DBDel", "Family": FAMILY, "Key": token}, check=False)
     return status == "SUCCESS"
 

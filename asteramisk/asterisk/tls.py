@@ -9,14 +9,14 @@ must name ``ASTERISK_HOST``. A certificate that is not accepted fails the connec
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import ssl
 from pathlib import Path
 
+from asteramisk.addresses import is_loopback
 from asteramisk.exceptions import AsteriskConnectionError, ConfigurationError
 
-__all__ = ["client_context", "is_loopback", "tls_failure", "warn_if_cleartext"]
+__all__ = ["client_context", "tls_failure", "warn_if_cleartext"]
 
 
 def client_context(ca_file: str = "") -> ssl.SSLContext:
@@ -62,16 +62,6 @@ def tls_failure(
             )
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (an address of 127/8 or ::1, or localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def warn_if_cleartext(log: logging.Logger, host: str, tls: bool, what: str, setting: str) -> None:

@@ -11,8 +11,9 @@
 The call leaves Asterisk on the PSTN trunk and comes back in on it (the sandbox's trunk points
 at Asterisk itself), so your app sees an ordinary incoming SIP call with the phone's number as
 caller ID. What the phone hears streams back in real time over AudioSocket to this process,
-and ``hear()`` transcribes it offline with pocketsphinx. Asterisk must be able to connect to
-this process on 127.0.0.1 (the sandbox, or an Asterisk on this machine).
+and ``hear()`` transcribes it offline with pocketsphinx. Asterisk connects to this process
+where the app would listen (``AGI_SERVER_HOST``, told to Asterisk as the app's advertised
+address), so the phone works with the remote sandbox too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from asteramisk.addresses import advertised_host
 from asteramisk.asterisk.ami import AMIClient, Message
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.messaging import AMI_BODY_LIMIT, parse_number, send_message
@@ -100,12 +102,15 @@ class VirtualPhone(AsyncResource):
         self.ami.on_event("UserEvent", self._on_user_event)
         self.ami.on_event("Hangup", self._on_hangup)
         await self.transcribe(bytes(FRAME_BYTES * 10), self.vocabulary)  # load the model now
-        self._listener = await asyncio.start_server(self._on_stream, "127.0.0.1", 0)
+        # Where the app listens, Asterisk can reach: the phone listens there too
+        host = config.AGI_SERVER_HOST
+        self._listener = await asyncio.start_server(self._on_stream, host, 0)
         port = self._listener.sockets[0].getsockname()[1]
+        advertise = advertised_host(config.snapshot(), host, self.ami.local_address)
         steps = [
             ("Answer", ""),
             ("UserEvent", "AsteramiskPhone,PhoneId: ${PHONE_ID}"),
-            ("AudioSocket", f"${{PHONE_ID}},127.0.0.1:{port}"),
+            ("AudioSocket", f"${{PHONE_ID}},{advertise}:{port}"),
         ]
         for priority, (app, data) in enumerate(steps, start=1):
             await self._add(self.context, "s", priority, app, data)

@@ -40,11 +40,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from asteramisk.exceptions import SandboxError
+from asteramisk.testing.netns import Netns
 from asteramisk.testing.sandbox_config import ETC, render_config
 from asteramisk.testing.sandbox_settings import SandboxSettings, ami_fully_booted, ari_answers
 from asteramisk.testing.sandbox_tls import TLSFiles, ensure_certificates
 
-__all__ = ["Sandbox", "SandboxSettings"]
+__all__ = ["Sandbox", "SandboxSettings", "check_ports"]
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,14 @@ class Sandbox:
         ami_port: int | None = None,
         ari_port: int | None = None,
         sip_port: int | None = None,
+        remote: bool | None = None,
     ) -> None:
         self.directory = Path(directory or os.environ.get("ASTERAMISK_SANDBOX_DIR", DEFAULT_DIR))
+        if remote is None:
+            remote = os.environ.get("ASTERAMISK_SANDBOX_REMOTE", "") not in ("", "0", "no")
+        self.netns = Netns() if remote else None
+        """With ``remote`` (or ``ASTERAMISK_SANDBOX_REMOTE=1``): Asterisk in a network
+        namespace of its own, at 10.99.0.2, with TLS (see :mod:`asteramisk.testing.netns`)."""
         self.root = self.directory / "sid-root"
         self.state_file = self.directory / "sandbox.json"
         self.log_file = self.directory / "asterisk.log"
@@ -164,7 +171,8 @@ class Sandbox:
 
     def _credentials(self) -> SandboxSettings:
         return SandboxSettings(
-            host="127.0.0.1",
+            host=self.netns.address if self.netns else "127.0.0.1",
+            app_host=self.netns.app_address if self.netns else "",
             ami_port=self.ami_port,
             ami_user="asteramisk",
             ami_pass=secrets.token_urlsafe(18),
@@ -202,7 +210,8 @@ class Sandbox:
         If a healthy sandbox is running already, its settings are returned as they are.
         """
         running = self.settings()
-        if running is not None and self._ready(running):
+        same_kind = running is not None and bool(running.app_host) == (self.netns is not None)
+        if running is not None and same_kind and self._ready(running):
             return running
         _require_root()
         self.provision(progress)
@@ -214,15 +223,20 @@ class Sandbox:
 
     def down(self) -> bool:
         """Stop the Asterisk this sandbox started (if any). Returns whether one was running."""
+        running = self.settings(require_running=False)
         was_running = self._kill()
         self.state_file.unlink(missing_ok=True)
+        if self.netns is not None or (running is not None and running.app_host):
+            (self.netns or Netns()).down()  # a remote sandbox's network goes with it
         proc = self.root / "proc"
         if os.path.ismount(proc):
             subprocess.run(["umount", "-l", str(proc)], check=False)
         return was_running
 
     def _start(self, settings: SandboxSettings, progress: Progress, timeout: float) -> None:
-        self._check_ports(settings)
+        if self.netns is not None:
+            self.netns.up()  # before any connection to its address: it must be ours
+        check_ports(settings)
         self._write_config(settings)
         (self.root / "var/run/asterisk").mkdir(parents=True, exist_ok=True)
         (self.root / "var/spool/asterisk/recording").mkdir(parents=True, exist_ok=True)
@@ -232,6 +246,8 @@ class Sandbox:
         progress("Starting Asterisk...")
         conf = f"{ETC}/asterisk.conf"
         command = ["chroot", str(self.root), ASTERISK, "-f", "-n", "-q", "-C", conf]
+        if self.netns is not None:
+            command = self.netns.command(*command)
         with self.log_file.open("ab") as out:
             process = subprocess.Popen(
                 command,
@@ -258,23 +274,9 @@ class Sandbox:
                     f"Last lines of {self.log_file}:\n{_tail(self.log_file, 12)}"
                 )
             time.sleep(0.2)
-        progress(f"Asterisk is up (AMI 127.0.0.1:{settings.ami_port}, ARI :{settings.ari_port}).")
-
-    def _check_ports(self, settings: SandboxSettings) -> None:
-        ports = (
-            ("AMI", settings.ami_port),
-            ("http", settings.ari_port),
-            ("AMI over TLS", settings.ami_tls_port),
-            ("https", settings.ari_tls_port),
+        progress(
+            f"Asterisk is up (AMI {settings.host}:{settings.ami_port}, ARI :{settings.ari_port})."
         )
-        for name, port in ports:
-            with socket.socket() as probe:
-                if probe.connect_ex((settings.host, port)) == 0:
-                    raise SandboxError(
-                        f"Port {port} ({name}) on {settings.host} is taken by another program. "
-                        "Stop it, or choose other sandbox ports with "
-                        "ASTERAMISK_SANDBOX_AMI_PORT / ASTERAMISK_SANDBOX_HTTP_PORT."
-                    )
 
     def _kill(self) -> bool:
         pid = self.pid()
@@ -377,3 +379,21 @@ def _require_root() -> None:
             "The sandbox needs root (it runs debootstrap, mount and chroot). Run it as root, "
             "or point ASTERISK_HOST and the ASTERISK_* credentials at an Asterisk you run."
         )
+
+
+def check_ports(settings: SandboxSettings) -> None:
+    """Refuse to start when a port of ``settings`` is taken by another program."""
+    ports = (
+        ("AMI", settings.ami_port),
+        ("http", settings.ari_port),
+        ("AMI over TLS", settings.ami_tls_port),
+        ("https", settings.ari_tls_port),
+    )
+    for name, port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex((settings.host, port)) == 0:
+                raise SandboxError(
+                    f"Port {port} ({name}) on {settings.host} is taken by another program. "
+                    "Stop it, or choose other sandbox ports with "
+                    "ASTERAMISK_SANDBOX_AMI_PORT / ASTERAMISK_SANDBOX_HTTP_PORT."
+                )

@@ -56,6 +56,13 @@ def render_config(
         .replace("[yourusername]", f"[{settings.ami_user}]")
         .replace("yourpassword", settings.ami_pass)
     )
+    if settings.app_host:  # the app is on the other end of the remote sandbox's link
+        files["manager.d/asteramisk.conf"] = edit.set_option(
+            files["manager.d/asteramisk.conf"],
+            settings.ami_user,
+            "permit",
+            f"{settings.app_host}/255.255.255.255",
+        )
     files["ari.conf"] = (
         files["ari.conf"]
         .replace("[yourariusername]", f"[{settings.ari_user}]")

@@ -33,9 +33,37 @@ class SandboxSettings:
     ami_tls_port: int = 0  # AMI over TLS (0: none)
     ari_tls_port: int = 0  # ARI over https and wss (0: none)
     ca_file: str = ""  # the CA that signed Asterisk's certificate, on this machine
+    app_host: str = ""  # the app's address, when Asterisk is elsewhere (the remote sandbox)
 
     def env(self) -> dict[str, str]:
-        """The settings as environment variables named like the config variables."""
+        """The settings as environment variables named like the config variables.
+
+        For an Asterisk elsewhere (``app_host`` set): the app binds ``app_host``, lets only
+        Asterisk connect, talks to AMI and ARI over TLS, and gets no TTS setting at all (its
+        speech directory is its own, which Asterisk cannot read)."""
+        if self.app_host:
+            return {
+                "ASTERISK_HOST": self.host,
+                "ASTERISK_AMI_PORT": str(self.ami_tls_port),
+                "ASTERISK_AMI_TLS": "yes",
+                "ASTERISK_AMI_USER": self.ami_user,
+                "ASTERISK_AMI_PASS": self.ami_pass,
+                "ASTERISK_ARI_PORT": str(self.ari_tls_port),
+                "ASTERISK_ARI_TLS": "yes",
+                "ASTERISK_ARI_USER": self.ari_user,
+                "ASTERISK_ARI_PASS": self.ari_pass,
+                "ASTERISK_TLS_CA_FILE": self.ca_file,
+                "ASTERISK_INCOMING_CALL_CONTEXT": self.call_context,
+                "ASTERISK_INCOMING_TEXT_CONTEXT": self.text_context,
+                "ASTERISK_PSTN_ENDPOINT": self.pstn_endpoint,
+                "ASTERISK_PSTN_GATEWAY_HOST": self.host,
+                "ASTERISK_PSTN_GATEWAY_PORT": str(self.sip_port),
+                "AGI_SERVER_HOST": self.app_host,
+                "AGI_ALLOWED_CLIENTS": self.host,
+                "TTS_CACHE_DIR": "",
+                "ASTERAMISK_SANDBOX_ROOT": self.root,
+                "ASTERAMISK_SANDBOX_REMOTE": "1",
+            }
         return {
             "ASTERISK_HOST": self.host,
             "ASTERISK_AMI_PORT": str(self.ami_port),

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from asteramisk.addresses import advertised_host, allowed_clients
 from asteramisk.agi import AGI, FastAGIServer
 from asteramisk.asterisk.ami import AMIClient
+from asteramisk.config import config
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 
@@ -61,7 +63,7 @@ class AGICalls:
                 result.set_result(value)
 
         self.server.add_route(route, wrapped)
-        url = f"agi://127.0.0.1:{port or self.server.port}/{route}"
+        url = f"agi://{self.server.advertise_host}:{port or self.server.port}/{route}"
         await self.add_extension(route, 1, "AGI", url)
         await self.add_extension(route, 2, "Hangup")
         await self.ami.action(
@@ -100,7 +102,17 @@ class AGICalls:
 @pytest.fixture
 async def agi_calls(asterisk: SandboxSettings) -> AsyncIterator[AGICalls]:
     context = f"asteramisk-test-{uuid.uuid4().hex[:8]}"
-    async with AMIClient() as ami, FastAGIServer(port=0) as server:
+    settings = config.snapshot()
+    host = settings.AGI_SERVER_HOST  # where Asterisk reaches the app (the remote sandbox too)
+    async with (
+        AMIClient() as ami,
+        FastAGIServer(
+            host,
+            0,
+            advertise_host=advertised_host(settings, host, ami.local_address),
+            allowed_clients=allowed_clients(settings, host),
+        ) as server,
+    ):
         calls = AGICalls(ami, server, context)
         try:
             yield calls

@@ -84,7 +84,7 @@ async def phone(asterisk: SandboxSettings) -> AsyncIterator[VirtualPhone]:
 
 @pytest.fixture
 async def server(asterisk: SandboxSettings) -> AsyncIterator[Server]:
-    server = await Server.create(host="127.0.0.1", port=4753)
+    server = await Server.create(port=4753)
     try:
         yield server
     finally:

@@ -35,10 +35,8 @@ def tls(asterisk: SandboxSettings) -> Iterator[SandboxSettings]:
     try:
         yield asterisk
     finally:
-        for name in ("ASTERISK_AMI_TLS", "ASTERISK_ARI_TLS", "ASTERISK_TLS_CA_FILE"):
-            delattr(config, name)
-        config.ASTERISK_AMI_PORT = asterisk.ami_port
-        config.ASTERISK_ARI_PORT = asterisk.ari_port
+        config.reset()
+        asterisk.apply()  # the settings of this Asterisk (the remote sandbox's are TLS already)
 
 
 @pytest.fixture
@@ -110,3 +108,16 @@ async def test_tls_and_plain_mixed_up_say_so(tls: SandboxSettings) -> None:
     with pytest.raises(AsteriskConnectionError, match="needs ASTERISK_ARI_TLS"):
         async with ARIClient(app="asteramisk-tls-test", tls=False):
             pass
+
+
+async def test_credentials_in_clear_text_to_another_host_are_warned_about(
+    asterisk: SandboxSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Plain AMI to the remote sandbox (another host, for the app) logs a warning that names
+    the setting; to the local sandbox (loopback) nothing is said."""
+    async with AMIClient(asterisk.host, asterisk.ami_port, tls=False):
+        pass
+    warned = f"AMI credentials go to {asterisk.host} in clear text" in caplog.text
+    assert warned == bool(asterisk.app_host)
+    if warned:
+        assert "ASTERISK_AMI_TLS" in caplog.text

@@ -154,7 +154,7 @@ async def test_record_until_the_key(
     await call.press("#")
     path = await asyncio.wait_for(result, 15)
     assert path.endswith(".wav")
-    if asterisk.root:  # the sandbox: the recording is on this machine
+    if asterisk.root and not asterisk.app_host:  # the local sandbox: the file is here too
         size = await asyncio.to_thread(os.path.getsize, asterisk.root + path)
         assert size > 8000  # more than half a second of 8 kHz audio
     audio = await path.read()  # over ARI, wherever Asterisk runs

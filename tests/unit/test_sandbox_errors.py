@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from asteramisk.exceptions import SandboxError
-from asteramisk.testing.sandbox import Sandbox, SandboxSettings
+from asteramisk.testing.sandbox import Sandbox, SandboxSettings, check_ports
 
 
 def test_not_root_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,7 +43,7 @@ def test_taken_port_is_explained(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         settings = SandboxSettings("127.0.0.1", port, "u", "p", 1, "u", "p", 1)
         with pytest.raises(SandboxError, match=f"Port {port} .* is taken"):
-            Sandbox(tmp_path)._check_ports(settings)
+            check_ports(settings)
 
 
 def test_status_of_an_empty_directory(tmp_path: Path) -> None:
