@@ -149,8 +149,10 @@ async def _never(ui: VoiceUI) -> None:
 
 
 APP = """
-import asyncio, sys
+import asyncio, faulthandler, signal, sys
 import asteramisk
+faulthandler.register(signal.SIGQUIT, all_threads=True)  # a test that times out asks where
+
 from asteramisk.server import Server
 
 async def handler(ui):
@@ -208,7 +210,13 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
             context = asterisk.call_context
             assert ari_app in await ami.command(f"dialplan show {number}@{context}")
             app.send_signal(getattr(signal, signal_name))
-            status = await asyncio.wait_for(app.wait(), 20)
+            try:
+                status = await asyncio.wait_for(app.wait(), 20)
+            except TimeoutError:
+                app.send_signal(signal.SIGQUIT)  # faulthandler: where every thread is
+                await asyncio.wait_for(app.wait(), 5)
+                stderr = (await app.stderr.read()).decode() if app.stderr else ""
+                raise AssertionError(f"the app did not stop within 20 s:\n{stderr}") from None
             rest = (await app.stdout.read()).decode()
             assert ari_app not in await ami.command(f"dialplan show {number}@{context}")
     finally:
