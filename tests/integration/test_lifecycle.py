@@ -213,8 +213,10 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
             try:
                 status = await asyncio.wait_for(app.wait(), 20)
             except TimeoutError:
-                app.send_signal(signal.SIGQUIT)  # faulthandler: where every thread is
-                await asyncio.wait_for(app.wait(), 5)
+                app.send_signal(signal.SIGQUIT)  # faulthandler writes where every thread is
+                await asyncio.sleep(1)
+                app.kill()  # faulthandler does not end the app: read its stderr once it is gone
+                await app.wait()
                 stderr = (await app.stderr.read()).decode() if app.stderr else ""
                 raise AssertionError(f"the app did not stop within 20 s:\n{stderr}") from None
             rest = (await app.stdout.read()).decode()
