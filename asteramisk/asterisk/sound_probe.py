@@ -10,7 +10,12 @@ Communicator has it):
    ${PLAYBACKSTATUS})`` (Asterisk's database: a key can be deleted, a global variable not);
 2. ``Originate`` a ``Local/`` channel into it;
 3. read the key back (``DBGet``) until Playback has set it (``SUCCESS`` or ``FAILED``); then
-   remove the context and the key.
+   remove the context and the key, and hang the test call up if it is still running (the
+   probe was cancelled or timed out).
+
+A probe cut short where no clean-up can run (the app killed, AMI lost) leaves its key in
+Asterisk's database, which outlives restarts: each key is named after the time it was made,
+and every probe first removes keys older than :data:`STALE_AFTER` seconds.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.exceptions import AsteramiskException
 
-__all__ = ["SoundProbeError", "sound_plays"]
+__all__ = ["STALE_AFTER", "SoundProbeError", "sound_plays"]
 
 POLL_INTERVAL = 0.02
 FAMILY = "asteramisk_probe"
+STALE_AFTER = 600.0
+"""A probe key this old (by this machine's clock) belongs to no running probe: a probe lasts
+its timeout, and the margin covers clocks of apps on other hosts that disagree."""
 
 
 class SoundProbeError(AsteramiskException):
@@ -44,7 +52,8 @@ async def sound_plays(ami: AMIClient, sound: str, *, timeout: float = 10.0) -> b
     """
     if any(ch in sound for ch in ",;|\r\n\0") or "${" in sound:
         raise ValueError(f"A probe sound must be a plain path or URL, not {sound!r}.")
-    token = uuid.uuid4().hex[:12]
+    await _sweep(ami)
+    token = f"{int(time.time())}-{uuid.uuid4().hex[:12]}"
     context = f"asteramisk-probe-{token}"
     steps = [
         ("Playback", f"{sound},noanswer"),
@@ -52,6 +61,7 @@ async def sound_plays(ami: AMIClient, sound: str, *, timeout: float = 10.0) -> b
         ("Hangup", ""),
     ]
     dialplan = Dialplan(ami)
+    status = ""
     try:
         await dialplan.put(context, "s", steps)
         await ami.action(
@@ -67,10 +77,24 @@ async def sound_plays(ami: AMIClient, sound: str, *, timeout: float = 10.0) -> b
         status = await _read_back(ami, token, timeout)
     finally:
         with contextlib.suppress(AsteramiskException):
+            if not status:  # cut short: the call may still play, then write its key
+                channel = f"/^Local/s@{context}-/"  # AMI takes a regular expression in //
+                await ami.action({"Action": "Hangup", "Channel": channel}, check=False)
             await dialplan.drop_context(context)
-        with contextlib.suppress(AsteramiskException):
             await ami.action({"Action": "DBDel", "Family": FAMILY, "Key": token}, check=False)
     return status == "SUCCESS"
+
+
+async def _sweep(ami: AMIClient) -> None:
+    """Remove the keys of probes that ended with no clean-up (see the module's text)."""
+    response = await ami.action({"Action": "DBGetTree", "Family": FAMILY}, check=False)
+    events = response if isinstance(response, list) else [response]
+    now = time.time()
+    for event in events:
+        key = str(event.get("Key") or "").rpartition("/")[2]
+        made, _, _ = key.partition("-")
+        if key and (not made.isdigit() or now - int(made) > STALE_AFTER):
+            await ami.action({"Action": "DBDel", "Family": FAMILY, "Key": key}, check=False)
 
 
 async def _read_back(ami: AMIClient, token: str, timeout: float) -> str:

@@ -3,6 +3,7 @@ Asterisk can read, ``file`` refusing a directory Asterisk does not read."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from asteramisk.asterisk.ami import AMIClient
-from asteramisk.asterisk.sound_probe import sound_plays
+from asteramisk.asterisk.sound_probe import FAMILY, STALE_AFTER, sound_plays
 from asteramisk.config import config
 from asteramisk.exceptions import ConfigurationError
 from asteramisk.server import Server
@@ -47,9 +48,38 @@ async def test_asterisk_says_whether_it_plays_a_sound_and_nothing_is_left(
         assert await sound_plays(ami, "/var/lib/asteramisk-not-here/hello") is False
         assert await sound_plays(ami, "http://127.0.0.1:9/nothing-listens.wav") is False
         assert "asteramisk-probe-" not in await ami.command("dialplan show")
-        assert "0 results found" in await ami.command("database show asteramisk_probe")
+        assert await probe_keys(ami) == []
     # hello-world lasts 1.4 s: it was really played, not just looked up
     assert took > 1.0
+
+
+async def test_a_probe_cut_short_leaves_nothing_and_the_next_removes_what_a_killed_app_left(
+    asterisk: SandboxSettings,
+) -> None:
+    async with AMIClient() as ami:
+        # what an app killed in mid-probe leaves behind (Asterisk's database outlives it)
+        stale = f"{int(time.time() - STALE_AFTER - 5)}-0123456789ab"
+        await ami.action({"Action": "DBPut", "Family": FAMILY, "Key": stale, "Val": "SUCCESS"})
+        probe = asyncio.create_task(sound_plays(ami, "demo-congrats"))  # 50 s long
+        await asyncio.sleep(1.5)
+        assert "asteramisk-probe-" in await ami.command("core show channels concise")
+        probe.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+        for _ in range(50):  # hung up: gone at once, not when its 11 s Wait ends
+            if "asteramisk-probe-" not in await ami.command("core show channels concise"):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the cancelled probe's call is still up after 5 s")
+        assert "asteramisk-probe-" not in await ami.command("dialplan show")
+        assert await probe_keys(ami) == []
+
+
+async def probe_keys(ami: AMIClient) -> list[str]:
+    """The keys of Asterisk's database the probe uses."""
+    events = await ami.action({"Action": "DBGetTree", "Family": FAMILY}, as_list=True)
+    return [str(event["Key"]) for event in events if "Key" in event]
 
 
 async def test_auto_finds_whether_asterisk_reads_the_sounds_directory(
