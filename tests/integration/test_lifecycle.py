@@ -158,7 +158,14 @@ from asteramisk.server import Server
 async def handler(ui):
     await ui.answer()
 
+def dump_tasks():  # a test that times out asks where each task waits
+    for task in asyncio.all_tasks():
+        print(task, file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+    sys.stderr.flush()
+
 async def main():
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump_tasks)
     server = await Server.create(port=0)
     transport = sys.argv[3] if len(sys.argv) > 3 else "ari"
     await server.register_extension(sys.argv[2], call_handler=handler, transport=transport)
@@ -213,6 +220,8 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
             try:
                 status = await asyncio.wait_for(app.wait(), 20)
             except TimeoutError:
+                app.send_signal(signal.SIGUSR1)  # the app writes where every task waits
+                await asyncio.sleep(1)
                 app.send_signal(signal.SIGQUIT)  # faulthandler writes where every thread is
                 await asyncio.sleep(1)
                 app.kill()  # faulthandler does not end the app: read its stderr once it is gone

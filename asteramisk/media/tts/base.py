@@ -25,6 +25,9 @@ class TTSEngine(ABC):
 
     name: str = ""
     voice: str = ""
+    style: str = ""
+    """How the voice is set (speed, variation): part of a cached phrase's key, so a phrase
+    made with other settings is made anew."""
 
     @abstractmethod
     def synthesize(self, text: str) -> Audio:

@@ -22,7 +22,8 @@ __all__ = ["TTSCache", "phrase_key", "to_wav_8k"]
 
 
 def phrase_key(engine: TTSEngine, text: str) -> str:
-    digest = hashlib.sha256(f"{engine.name}\0{engine.voice}\0{text}".encode()).hexdigest()
+    style = f"{engine.style}\0" if engine.style else ""  # no style: keys as they always were
+    digest = hashlib.sha256(f"{engine.name}\0{engine.voice}\0{style}{text}".encode()).hexdigest()
     return f"tts-{digest[:32]}"
 
 
