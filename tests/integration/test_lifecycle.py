@@ -182,6 +182,12 @@ else:
 """
 
 
+def signal_masks(pid: int) -> str:
+    """The signal lines of a process's /proc status (0: this process)."""
+    status = Path(f"/proc/{pid or 'self'}/status").read_text()
+    return " ".join(line for line in status.splitlines() if line.startswith(("Sig", "ShdPnd")))
+
+
 @pytest.mark.parametrize(
     ("runner", "signal_name", "returns"),
     [
@@ -220,6 +226,8 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
             try:
                 status = await asyncio.wait_for(app.wait(), 20)
             except TimeoutError:
+                # a signal ignored or blocked (inherited from this process) would explain it
+                masks = {who: signal_masks(pid) for who, pid in (("app", app.pid), ("tests", 0))}
                 app.send_signal(signal.SIGUSR1)  # the app writes where every task waits
                 await asyncio.sleep(1)
                 app.send_signal(signal.SIGQUIT)  # faulthandler writes where every thread is
@@ -227,7 +235,9 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
                 app.kill()  # faulthandler does not end the app: read its stderr once it is gone
                 await app.wait()
                 stderr = (await app.stderr.read()).decode() if app.stderr else ""
-                raise AssertionError(f"the app did not stop within 20 s:\n{stderr}") from None
+                raise AssertionError(
+                    f"the app did not stop within 20 s ({masks}):\n{stderr}"
+                ) from None
             rest = (await app.stdout.read()).decode()
             assert ari_app not in await ami.command(f"dialplan show {number}@{context}")
     finally:
