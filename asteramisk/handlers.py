@@ -8,27 +8,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from asteramisk.exceptions import HangupException
 from asteramisk.ui import UI, VoiceUI
 
-__all__ = ["APOLOGY", "known", "run_handler"]
+__all__ = ["APOLOGY", "Outcome", "known", "run_handler"]
 
 log = logging.getLogger("asteramisk.server")
 
 APOLOGY = "We are sorry, something went wrong. Goodbye."
 
 
-async def run_handler(handler: Callable[[Any], Awaitable[object]], ui: UI) -> None:
-    """Run a call or text handler (see the module docstring)."""
+Outcome = Literal["completed", "hung up", "failed"]
+
+
+async def run_handler(
+    handler: Callable[[Any], Awaitable[object]], ui: UI
+) -> tuple[Outcome, Exception | None]:
+    """Run a call or text handler (see the module docstring); how it ended, and what it
+    raised if it failed."""
     try:
         await handler(ui)
     except HangupException:
         log.debug("%s with %s ended", type(ui).__name__, ui.remote_number)
-    except Exception:
+        return "hung up", None
+    except Exception as exc:
         log.exception("The handler for %s (%s) raised", ui.local_number, type(ui).__name__)
         await _apologise(ui)
+        return "failed", exc
+    return "completed", None
 
 
 async def _apologise(ui: UI) -> None:

@@ -23,8 +23,10 @@ recogniser) and its AudioSocket server. It reads the configuration once, at ``st
 (:attr:`Server.settings`). Its numbers and dialplan entries are kept by
 :mod:`asteramisk.registrations`, the ARI events routed by
 :class:`~asteramisk.asterisk.stasis.StasisRouter`, incoming texts dispatched by
-:mod:`asteramisk.text_dispatch` and sent by :mod:`asteramisk.asterisk.messaging`; this class
-admits calls, dispatches them and runs their handlers (:mod:`asteramisk.handlers`).
+:mod:`asteramisk.text_dispatch` and sent by :mod:`asteramisk.asterisk.messaging`, its calls
+admitted and run by :mod:`asteramisk.calls`. What happens is published as events
+(``server.events()``, :mod:`asteramisk.events`) and, with ``metrics_port``, counted for
+Prometheus (:mod:`asteramisk.metrics`).
 
 Each call runs its handler in its own task with a :class:`~asteramisk.ui.VoiceUI`. When the
 caller hangs up, the handler's next verb raises
@@ -35,30 +37,31 @@ serving. When the handler returns, the call is hung up.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any, Self
 
 from asteramisk.addresses import advertised_host, allowed_clients, listen_address
-from asteramisk.agi import AGI, FastAGIServer
-from asteramisk.asterisk.agi_control import AGIControl
+from asteramisk.agi import FastAGIServer
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
-from asteramisk.asterisk.ari_control import ARIControl
-from asteramisk.asterisk.control import CallControl
 from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.asterisk.messaging import check_number, send_message
 from asteramisk.asterisk.sound_probe import sound_plays
-from asteramisk.asterisk.stasis import StasisRouter, channel_of
+from asteramisk.asterisk.stasis import StasisRouter
+from asteramisk.calls import CallDispatch
 from asteramisk.config import Settings, config
+from asteramisk.events import Event, EventStream, Subscription, TextSent
 from asteramisk.exceptions import ConfigurationError
-from asteramisk.handlers import APOLOGY, known, run_handler
+from asteramisk.handlers import APOLOGY
 from asteramisk.lifecycle import AsyncResource, TaskSet, until_sigterm
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.speech import Speech
+from asteramisk.metrics import serve as serve_metrics
+from asteramisk.metrics import watch
 from asteramisk.registrations import CallHandler, Registration, Registrations, TextHandler
 from asteramisk.text_dispatch import BUSY_TEXT, TextDispatcher
 from asteramisk.ui import TextUI, VoiceUI
@@ -93,8 +96,18 @@ class Server(AsyncResource):
     ui_class: type[VoiceUI] = VoiceUI
     """The VoiceUI class every call gets, unless ``register_extension`` names another."""
 
-    def __init__(self, host: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
+    ) -> None:
         self._host, self._port = host, port
+        self._metrics_at = (metrics_host, metrics_port)
+        self.metrics_port = metrics_port
+        """Where ``/metrics`` is served (the port chosen, for ``metrics_port=0``)."""
         self.host: str = host or ""
         """The address the FastAGI server listens on (``AGI_SERVER_HOST`` at start)."""
         self.port: int = int(port or 0)
@@ -104,15 +117,15 @@ class Server(AsyncResource):
         self._up: _Started | None = None
         self._router = StasisRouter(on_new=self._on_new_channel)
         self._resources = contextlib.AsyncExitStack()
-        self._active: set[asyncio.Task[Any]] = set()
         self._tasks = TaskSet(log, "ARI call")
+        self._calls: CallDispatch | None = None
+        self._events = EventStream()
         self._closed = False
-        self.calls_served = 0
 
     def __repr__(self) -> str:
         numbers = ",".join(r.number for r in self._up.registrations) if self._up else ""
         return (
-            f"<Server {self.host}:{self.port} numbers={numbers or '-'} calls={len(self._active)}>"
+            f"<Server {self.host}:{self.port} numbers={numbers or '-'} calls={self.active_calls}>"
         )
 
     @property
@@ -125,10 +138,39 @@ class Server(AsyncResource):
         """Speech synthesis and recognition of this server's calls (None before start)."""
         return self._up.speech if self._up else None
 
+    @property
+    def calls_served(self) -> int:
+        """How many calls this server has admitted and run a handler for."""
+        return self._calls.calls_served if self._calls else 0
+
+    @property
+    def active_calls(self) -> int:
+        """How many calls' handlers run now."""
+        return len(self._calls.active) if self._calls else 0
+
+    def events(self) -> Subscription:
+        """The events of this server's calls and texts from now on, oldest first:
+        ``async for event in server.events():`` (see :mod:`asteramisk.events`). The
+        iteration ends when the server closes."""
+        return self._events.subscribe()
+
+    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``observer(event)`` at once for each event (quick, never blocking: metrics
+        do so); returns what stops it."""
+        return self._events.observe(observer)
+
     @classmethod
-    async def create(cls, host: str | None = None, port: int | None = None) -> Self:
-        """Create and start a server: connect to Asterisk, listen for its AGI connections."""
-        server = cls(host, port)
+    async def create(
+        cls,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
+    ) -> Self:
+        """Create and start a server: connect to Asterisk, listen for its AGI connections.
+        ``metrics_port``: serve Prometheus metrics there too (:mod:`asteramisk.metrics`)."""
+        server = cls(host, port, metrics_port=metrics_port, metrics_host=metrics_host)
         await server.start()
         return server
 
@@ -139,6 +181,12 @@ class Server(AsyncResource):
         speech = Speech.from_settings(settings, http_host=host)  # checks TTS_* first
         self.host, self.ari_app = host, f"{settings.ASTERISK_ARI_APP}-{uuid.uuid4().hex[:8]}"
         async with contextlib.AsyncExitStack() as resources:
+            metrics_host, metrics_port = self._metrics_at
+            if metrics_port is not None:
+                resources.callback(watch(self))
+                exposition = serve_metrics(metrics_port, metrics_host)
+                resources.callback(exposition.close)
+                self.metrics_port = exposition.port
             ami = await resources.enter_async_context(AMIClient.from_settings(settings))
             advertise = speech.advertise_host = advertised_host(settings, host, ami.local_address)
             if settings.is_set("ASTERISK_ARI_USER") and settings.is_set("ASTERISK_ARI_PASS"):
@@ -163,10 +211,22 @@ class Server(AsyncResource):
                 handler_of=self._text_handler_of,
                 tasks=self._tasks,
                 ami=ami,
+                events=self._events,
             )
             self._up = _Started(settings, ami, agi, registrations, texts, speech, audio)
             self._resources = resources.pop_all()
-        agi.add_route("call", self._on_call)
+        self._calls = CallDispatch(
+            settings=settings,
+            registrations=registrations,
+            speech=speech,
+            audio=audio,
+            ari=self._ari,
+            router=self._router,
+            tasks=self._tasks,
+            events=self._events,
+            default_handler=self.call_handler,
+        )
+        agi.add_route("call", self._calls.on_agi_call)
         agi.add_route("text", texts.on_text)
         ami.add_connect_hook(registrations.restore)
         log.info("Server ready: AGI on %s:%s", self.host, self.port)
@@ -251,102 +311,10 @@ class Server(AsyncResource):
         """Serves texts to numbers registered without a ``text_handler``; override it."""
         raise NotImplementedError("No text handler.")
 
-    def _admit(self, number: str) -> Registration | None:
-        """The registration serving ``number``, or None to pass the call on."""
-        up = self._started()
-        registration = up.registrations.get(number)
-        if registration is None:
-            log.warning("A call for %s, which this server no longer serves: passed on", number)
-            return None
-        if len(self._active) >= up.settings.MAX_CONCURRENT_CALLS:
-            log.info(
-                "At MAX_CONCURRENT_CALLS (%d): call for %s passed on to the next priority",
-                up.settings.MAX_CONCURRENT_CALLS,
-                number,
-            )
-            return None
-        return registration
-
-    async def _on_call(self, agi: AGI) -> None:
-        """A call over FastAGI. Returning without hanging up passes it on."""
-        number = agi.args[0] if agi.args else agi.env.get("agi_extension", "")
-        registration = self._admit(number)
-        if registration is not None:
-            up = self._started()
-            endpoint = up.settings.ASTERISK_PSTN_ENDPOINT
-            control = AGIControl(agi, endpoint, audio=up.audio, ari=self._ari)
-            caller = known(agi.env.get("agi_callerid"))
-            await self._serve(registration, control, caller, known(agi.env.get("agi_calleridname")))
-
     def _on_new_channel(self, event: dict[str, Any]) -> None:
-        """An event of a channel no call of ours routes: a new call entering our Stasis
-        application (its own events are routed to its control from here on)."""
-        if event.get("type") != "StasisStart":
-            return
-        up = self._started()
-        assert self._ari is not None
-        channel = event.get("channel") or {}
-        channel_id = channel_of(event)
-        args = event.get("args") or []
-        number = str(args[0]) if args else str(channel.get("dialplan", {}).get("exten", ""))
-        registration = self._admit(number)
-        if registration is None:  # passed on: the dialplan continues at the next priority
-            self._tasks.spawn(
-                self._ari.cleanup("channels", "continueInDialplan", channelId=channel_id)
-            )
-            return
-        control = ARIControl(
-            self._ari,
-            channel_id,
-            up.settings.ASTERISK_PSTN_ENDPOINT,
-            router=self._router,
-            audio=up.audio,
-        )
-        self._router.add(channel_id, control.on_event, control.reconcile)
-        caller = channel.get("caller") or {}
-        name = known(caller.get("name"))
-        self._tasks.spawn(
-            self._on_ari_call(registration, control, known(caller.get("number")), name)
-        )
-
-    async def _on_ari_call(
-        self, registration: Registration, control: ARIControl, caller: str, name: str
-    ) -> None:
-        """A call over ARI, admitted: serve it, then release what it used."""
-        try:
-            await self._serve(registration, control, caller, name)
-        finally:
-            self._router.remove(control.channel_id)
-            await control.close()
-
-    async def _serve(
-        self,
-        registration: Registration,
-        control: CallControl,
-        remote_number: str,
-        remote_name: str,
-    ) -> None:
-        """Run the handler of one call, whatever its transport (see the module docstring)."""
-        task = asyncio.current_task()
-        assert task is not None
-        self._active.add(task)
-        self.calls_served += 1
-        ui = registration.ui_class(
-            control,
-            speech=self._started().speech,
-            remote_number=remote_number,
-            remote_name=remote_name,
-            local_number=registration.number,
-        )
-        try:
-            await run_handler(registration.call_handler or self.call_handler, ui)
-        finally:
-            self._active.discard(task)
-            if not ui.hung_up:
-                try:
-                    await ui.hangup()
-                except Exception:
-                    log.debug("Hangup after the handler failed", exc_info=True)
+        """An event no call of ours routes: a new call, once the server is up."""
+        if self._calls is not None:
+            self._calls.on_new_channel(event)
 
     # -- texts ---------------------------------------------------------------------------
 
@@ -359,6 +327,7 @@ class Server(AsyncResource):
         """
         up = self._started()
         await send_message(up.ami, self._ari, to_number, from_number, body, settings=up.settings)
+        self._events.publish(TextSent(from_number=from_number, to_number=to_number, body=body))
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -382,6 +351,7 @@ class Server(AsyncResource):
             await self._up.agi.close(grace)
         await self._tasks.wait(grace)
         await self._tasks.cancel()
+        self._events.close()
         await self._resources.aclose()
 
     async def _open(self) -> None:

@@ -19,6 +19,7 @@ from asteramisk.agi import AGI, core
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.messaging import parse_number
 from asteramisk.config import Settings
+from asteramisk.events import EventStream, HandlerFailed, TextReceived
 from asteramisk.exceptions import TextLostError
 from asteramisk.handlers import run_handler
 from asteramisk.lifecycle import TaskSet
@@ -53,8 +54,10 @@ class TextDispatcher:
         handler_of: Callable[[Registration], TextHandler | None],
         tasks: TaskSet,
         ami: AMIClient,
+        events: EventStream,
     ) -> None:
         self.ami = ami
+        self.events = events
         self.registrations = registrations
         self.settings = settings
         self._send = send
@@ -77,6 +80,8 @@ class TextDispatcher:
 
     async def _handle(self, number: str, their: str, body: str | TextLostError) -> bool:
         """Hand a text over; False to pass it on to the next priority."""
+        if isinstance(body, str):
+            self.events.publish(TextReceived(from_number=their, to_number=number, body=body))
         conversation = conversations.get(number, their)
         if conversation is not None:
             conversation.deliver(body)
@@ -144,7 +149,10 @@ class TextDispatcher:
 
     async def _converse(self, handler: TextHandler, ui: TextUI) -> None:
         try:
-            await run_handler(handler, ui)
+            _outcome, error = await run_handler(handler, ui)
+            if error is not None:
+                conversation = f"text:{ui.remote_number}:{ui.local_number}"
+                self.events.publish(HandlerFailed(call_id=conversation, error=error))
         finally:
             ui.hung_up = True
             conversations.remove(ui)

@@ -43,6 +43,7 @@ class AGIControl(CallControl):
         ari: ARIClient | None = None,
     ) -> None:
         self.agi = agi
+        self.call_id = agi.env.get("agi_uniqueid", "")
         self.ari = ari
         """The owner's ARI connection, if any: what a :class:`Recording` is fetched over."""
         self.pstn_endpoint = pstn_endpoint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from asteramisk.asterisk.ari import ARIClient
@@ -14,6 +15,7 @@ from asteramisk.asterisk.recordings import RECORDING_SPOOL, Recording, recording
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.exceptions import (
     ActionError,
+    AsteramiskException,
     HangupException,
     RecordingError,
 )
@@ -40,13 +42,15 @@ class ARIControl(CallControl):
         audio: AudioSocketServer,
     ) -> None:
         self.ari = ari
-        self.channel_id = channel_id
+        self.channel_id = self.call_id = channel_id
         self.pstn_endpoint = pstn_endpoint
         self.router = router
         """The owner's event router: this control adds the channels it makes (a transfer's
         leg, the audio stream's channels), so that their events reach it."""
         self.keys: asyncio.Queue[str] = asyncio.Queue()
         self.gone = asyncio.Event()
+        self.destroyed = asyncio.Event()
+        """Set when Asterisk says the channel is gone for good (ChannelDestroyed)."""
         self._recording: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._playbacks = ARIPlaybacks(
             ari, channel_id, self.keys, self.gone, self._request, self._alive
@@ -71,6 +75,11 @@ class ARIControl(CallControl):
         elif kind in ("RecordingFinished", "RecordingFailed"):
             self._resolve(str(event.get("recording", {}).get("name", "")), event)
         elif kind in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
+            cause = event.get("cause")
+            if self.hangup_cause is None and isinstance(cause, int) and kind != "StasisEnd":
+                self.hangup_cause = cause
+            if kind == "ChannelDestroyed":
+                self.destroyed.set()
             self.gone.set()
             if self._audio_channels.open_channels and self._releasing is None:
                 self._releasing = asyncio.ensure_future(self.close())
@@ -202,6 +211,22 @@ class ARIControl(CallControl):
         # The snoop channel whispers into what Asterisk writes to the caller; a channel that
         # is only waiting in Stasis is written nothing, so a silence generator carries it.
         await self._request("channels", "startSilence", channelId=self.channel_id)
+
+    async def follow(self) -> None:
+        """Subscribe to the channel itself: its ChannelDestroyed (with the hangup cause)
+        then comes even after it has left the Stasis application."""
+        with contextlib.suppress(AsteramiskException):
+            await self.ari.request(
+                "applications",
+                "subscribe",
+                applicationName=self.ari.app,
+                eventSource=f"channel:{self.channel_id}",
+            )
+
+    async def ended(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self.destroyed.wait()
 
     async def close(self) -> None:
         """Hang up the audio stream's channels and destroy its bridge."""

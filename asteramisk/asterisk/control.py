@@ -26,8 +26,18 @@ ALL_KEYS = DTMF_KEYS
 class CallControl(ABC):
     """What a voice call can be asked to do."""
 
+    call_id = ""
+    """Asterisk's unique id of the call's channel (as in its logs and CDRs)."""
+    hangup_cause: int | None = None
+    """The Q.850 cause Asterisk gave when the call ended (16: normal clearing); None while it
+    runs, and where the transport does not tell (FastAGI)."""
+
     @abstractmethod
     async def answer(self) -> None: ...
+
+    async def ended(self, timeout: float) -> None:  # noqa: B027 (a no-op unless overridden)
+        """Wait (at most ``timeout`` s) until Asterisk has said how the call ended, so that
+        :attr:`hangup_cause` is known; at once where the transport does not say."""
 
     @abstractmethod
     async def hangup(self) -> None: ...

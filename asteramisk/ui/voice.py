@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from asteramisk.asterisk.control import CallControl
 from asteramisk.asterisk.recordings import Recording
+from asteramisk.events import CallRecord
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import DTMF_KEYS
@@ -51,11 +52,15 @@ class VoiceUI(UI):
         remote_number: str = "",
         remote_name: str = "",
         local_number: str = "",
+        record: CallRecord | None = None,
     ) -> None:
         super().__init__(
             remote_number=remote_number, remote_name=remote_name, local_number=local_number
         )
         self.control = control
+        self.call_record = record
+        """The call so far (times, who hung up, transcript; complete once the handler ends)
+        where a Server runs it, else None. (``record`` is the verb that records the caller.)"""
         self.audio = CallAudio(control, speech)
         """The call's audio both ways: what the verbs below and the voice agents use."""
         self._pending_keys = ""
@@ -88,11 +93,15 @@ class VoiceUI(UI):
             return
         await self.control.answer()
         self.answered = True
+        if self.call_record is not None:
+            self.call_record.answered()
 
     async def hangup(self) -> None:
         if self.hung_up:
             return
         self.hung_up = True
+        if self.call_record is not None:
+            self.call_record.app_hangs_up()
         with contextlib.suppress(HangupException):
             await self.control.hangup()
 
@@ -323,13 +332,6 @@ class VoiceUI(UI):
         await self.control.transfer(destination)
 
     async def _connect_agent(self, agent: Any, options: dict[str, Any]) -> AgentSession:
-        from asteramisk.agent.session import AgentOptions
+        from asteramisk.agent.connect import run_on_call
 
-        settings = AgentOptions(**options)
-        if settings.mode == "realtime":
-            from asteramisk.agent.realtime import run_realtime
-
-            return await run_realtime(self, agent, settings)
-        from asteramisk.agent.voice import run_cascade
-
-        return await run_cascade(self, agent, settings)
+        return await run_on_call(self, agent, options)

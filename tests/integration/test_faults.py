@@ -86,10 +86,10 @@ async def test_a_caller_who_hangs_up_during_an_ari_outage_is_told_after_it(
     proxy.up()
     assert await asyncio.wait_for(outcome, 10) == "hangup"
     for _ in range(50):
-        if not server._active:
+        if not server.active_calls:
             break
         await asyncio.sleep(0.1)
-    assert not server._active  # the server no longer counts the call
+    assert not server.active_calls  # the server no longer counts the call
 
 
 async def test_a_say_whose_end_fell_in_an_ari_outage_returns_after_it(

@@ -159,6 +159,7 @@ async def handler(ui):
     await ui.answer()
 
 def dump_tasks():  # a test that times out asks where each task waits
+    print("SIGINT handler:", signal.getsignal(signal.SIGINT), file=sys.stderr)
     for task in asyncio.all_tasks():
         print(task, file=sys.stderr)
         task.print_stack(file=sys.stderr)

@@ -148,10 +148,10 @@ async def test_caller_hangs_up_during_say_and_server_keeps_serving(
     await call.hangup()
     assert await asyncio.wait_for(outcome, 10) == "hangup"
     for _ in range(50):
-        if server.calls_served and not server._active:
+        if server.calls_served and not server.active_calls:
             break
         await asyncio.sleep(0.1)
-    assert not server._active  # nothing of that call is left
+    assert not server.active_calls  # nothing of that call is left
     async with AMIClient() as ami:  # nor in Asterisk, once it has seen the AGI session end
         for _ in range(50):
             channels = await ami.command("core show channels concise")

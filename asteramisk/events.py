@@ -1,0 +1,227 @@
+"""What happens in an app, as events: calls started, answered and ended, texts, failed handlers.
+
+::
+
+    async for event in server.events():
+        if isinstance(event, CallEnded):
+            print(event.call_id, event.duration, event.hung_up_by, event.cause)
+
+Every event is a frozen dataclass with ``at`` (``time.time()`` when it happened). A call's
+events share its ``call_id``: Asterisk's unique id of the caller's channel (as in Asterisk's
+logs and CDRs). A subscriber that reads slowly never slows a call down: each has a buffer of
+``buffer`` events (1,000 by default); when it is full the oldest is dropped and counted in
+the subscription's ``dropped`` (and the stream's). Observers (``observe``) are called at once,
+in the call's own task: they must be quick and must not block (metrics use them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "CallAnswered",
+    "CallEnded",
+    "CallRecord",
+    "CallStarted",
+    "Event",
+    "EventStream",
+    "HandlerFailed",
+    "Subscription",
+    "TextReceived",
+    "TextSent",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something that happened, ``at`` a ``time.time()``."""
+
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallStarted(Event):
+    """A call reached a handler (``direction`` "inbound") or was placed ("outbound")."""
+
+    call_id: str
+    direction: Literal["inbound", "outbound"]
+    transport: str
+    from_number: str
+    to_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallAnswered(Event):
+    call_id: str
+
+
+@dataclass(kw_only=True)
+class CallRecord:
+    """One call, as ``ui.record`` keeps it: filled in while it runs, complete once its
+    handler has ended (and then carried by :class:`CallEnded`)."""
+
+    call_id: str
+    direction: Literal["inbound", "outbound"]
+    transport: str
+    from_number: str
+    to_number: str
+    started_at: float = field(default_factory=time.time)
+    answered_at: float | None = None
+    ended_at: float | None = None
+    hung_up_by: Literal["caller", "app", ""] = ""
+    """Who ended the call: the caller (or the network), or the app (its ``hangup()``, or
+    the handler returning or failing); '' while it runs."""
+    cause: int | None = None
+    """The Q.850 cause Asterisk gave for the end of the call (16: normal clearing); None
+    where the transport does not say (FastAGI)."""
+    outcome: Literal["completed", "hung up", "failed", ""] = ""
+    """How the handler ended: returned, stopped by the caller hanging up, or raised."""
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    """What was said, heard, pressed and played, in order: ``("say", text)``, ..."""
+    on_answered: Callable[[CallRecord], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Called when the call is answered (the owner publishes :class:`CallAnswered`)."""
+
+    def answered(self) -> None:
+        """The call was answered now."""
+        self.answered_at = time.time()
+        if self.on_answered is not None:
+            self.on_answered(self)
+
+    def app_hangs_up(self) -> None:
+        """The app hangs up (unless the call had already ended the other way)."""
+        self.hung_up_by = self.hung_up_by or "app"
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the start of the call to its end (or to now, while it runs)."""
+        return (self.ended_at or time.time()) - self.started_at
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallEnded(Event):
+    call_id: str
+    duration: float
+    answered: bool
+    hung_up_by: str
+    cause: int | None
+    outcome: str
+    record: CallRecord
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandlerFailed(Event):
+    """A call or text handler raised ``error`` (the person got an apology)."""
+
+    call_id: str
+    """The call's id, or for a text conversation ``text:<their number>:<our number>``."""
+    error: BaseException
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextReceived(Event):
+    from_number: str
+    to_number: str
+    body: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextSent(Event):
+    from_number: str
+    to_number: str
+    body: str
+
+
+class Subscription:
+    """One subscriber's events, oldest first (an async iterator; see the module)."""
+
+    def __init__(self, stream: EventStream, buffer: int) -> None:
+        self._stream = stream
+        self._events: collections.deque[Event] = collections.deque()
+        self._buffer = buffer
+        self._ready = asyncio.Event()
+        self.closed = False
+        self.dropped = 0
+        """Events this subscriber lost because it read too slowly."""
+
+    def deliver(self, event: Event) -> None:
+        """Add ``event`` (the stream calls this; the oldest goes when the buffer is full)."""
+        if len(self._events) >= self._buffer:
+            self._events.popleft()
+            self.dropped += 1
+            self._stream.dropped += 1
+        self._events.append(event)
+        self._ready.set()
+
+    def close(self) -> None:
+        """End the iteration (once the events already there are read)."""
+        self.closed = True
+        self._ready.set()
+        self._stream.unsubscribe(self)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        while not self._events:
+            if self.closed:
+                raise StopAsyncIteration
+            self._ready.clear()
+            await self._ready.wait()
+        return self._events.popleft()
+
+
+class EventStream:
+    """Where an owner's events go: to every subscription and observer (see the module)."""
+
+    def __init__(self, buffer: int = 1000) -> None:
+        if buffer < 1:
+            raise ValueError(f"An event buffer holds at least 1 event, not {buffer}.")
+        self.buffer = buffer
+        self._subscriptions: list[Subscription] = []
+        self._observers: list[Callable[[Event], None]] = []
+        self.dropped = 0
+        """Events lost by slow subscribers, all together."""
+        self.closed = False
+
+    def subscribe(self) -> Subscription:
+        """A new subscription: every event from now on."""
+        subscription = Subscription(self, self.buffer)
+        if self.closed:
+            subscription.closed = True
+        else:
+            self._subscriptions.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``observer(event)`` for every event, at once; returns what stops it."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def publish(self, event: Event) -> None:
+        for subscription in self._subscriptions:
+            subscription.deliver(event)
+        for observer in list(self._observers):
+            try:
+                observer(event)
+            except Exception:  # an observer's bug never ends a call
+                log.exception("An event observer failed on %s", type(event).__name__)
+
+    def close(self) -> None:
+        """End every subscription (each reads what it has, then stops)."""
+        self.closed = True
+        for subscription in list(self._subscriptions):
+            subscription.close()

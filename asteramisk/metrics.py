@@ -1,0 +1,148 @@
+"""Prometheus metrics of an app's calls and texts (``pip install 'asteramisk[metrics]'``).
+
+::
+
+    server = await Server.create(metrics_port=9464)   # http://127.0.0.1:9464/metrics
+
+or, for several servers (or a Communicator) in one process, ``asteramisk.metrics.watch(server)``
+for each and ``asteramisk.metrics.serve(9464)`` once. The numbers come from the servers' event
+streams (:mod:`asteramisk.events`), counted as each event happens:
+
+``asteramisk_calls_active``
+    calls whose handler runs now;
+``asteramisk_calls_total{transport,outcome}``
+    calls ended, by transport (``ari``, ``agi``) and how the handler ended (``completed``,
+    ``hung up``, ``failed``);
+``asteramisk_call_seconds{transport}``
+    histogram of call durations;
+``asteramisk_texts_total{direction}``
+    texts received (``in``) and sent (``out``);
+``asteramisk_handler_errors_total``
+    call and text handlers that raised.
+
+The exposition binds 127.0.0.1 unless told otherwise, in a thread of its own (never on the
+event loop). Without ``prometheus-client`` nothing is counted and asking for metrics raises
+:class:`~asteramisk.exceptions.ConfigurationError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from asteramisk.events import CallEnded, CallStarted, Event, HandlerFailed, TextReceived, TextSent
+from asteramisk.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+__all__ = ["Exposition", "Metrics", "metrics", "serve", "watch"]
+
+CALL_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
+"""Call durations, in seconds: an IVR call lasts seconds to minutes."""
+
+
+class Observable(Protocol):
+    """What publishes events: a Server's or a Communicator's ``observe``."""
+
+    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]: ...
+
+
+def _client() -> Any:
+    try:
+        import prometheus_client
+    except ImportError:
+        raise ConfigurationError(
+            "Metrics need prometheus-client: pip install 'asteramisk[metrics]'."
+        ) from None
+    return prometheus_client
+
+
+class Metrics:
+    """The metrics of the module's text, in ``registry`` (prometheus-client's default one
+    unless given)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        client = _client()
+        where = {"registry": registry if registry is not None else client.REGISTRY}
+        self.registry = where["registry"]
+        self.calls_active = client.Gauge(
+            "asteramisk_calls_active", "Calls whose handler runs now.", **where
+        )
+        self.calls = client.Counter(
+            "asteramisk_calls", "Calls ended.", ["transport", "outcome"], **where
+        )
+        self.call_seconds = client.Histogram(
+            "asteramisk_call_seconds",
+            "How long calls lasted.",
+            ["transport"],
+            buckets=CALL_BUCKETS,
+            **where,
+        )
+        self.texts = client.Counter(
+            "asteramisk_texts", "Texts received (in) and sent (out).", ["direction"], **where
+        )
+        self.handler_errors = client.Counter(
+            "asteramisk_handler_errors", "Call and text handlers that raised.", **where
+        )
+
+    def observe(self, event: Event) -> None:
+        """Count ``event`` (an observer of an event stream: quick, never blocks)."""
+        if isinstance(event, CallStarted):
+            self.calls_active.inc()
+        elif isinstance(event, CallEnded):
+            self.calls_active.dec()
+            transport = event.record.transport
+            self.calls.labels(transport=transport, outcome=event.outcome).inc()
+            self.call_seconds.labels(transport=transport).observe(event.duration)
+        elif isinstance(event, TextReceived):
+            self.texts.labels(direction="in").inc()
+        elif isinstance(event, TextSent):
+            self.texts.labels(direction="out").inc()
+        elif isinstance(event, HandlerFailed):
+            self.handler_errors.inc()
+
+
+@functools.cache
+def metrics() -> Metrics:
+    """The process's metrics, in prometheus-client's default registry (made once)."""
+    return Metrics()
+
+
+def watch(source: Observable) -> Callable[[], None]:
+    """Count the events of ``source`` (a Server) in :func:`metrics`; returns what stops it."""
+    return source.observe(metrics().observe)
+
+
+class Exposition:
+    """An http server of ``/metrics`` in a thread of its own; ``close()`` stops it."""
+
+    def __init__(self, port: int, host: str, registry: CollectorRegistry) -> None:
+        client = _client()
+        try:
+            self._server, self._thread = client.start_http_server(
+                port, addr=host, registry=registry
+            )
+        except OSError as exc:
+            raise ConfigurationError(
+                f"Cannot serve metrics on {host}:{port}: {exc.strerror}. Choose a free port "
+                "(metrics_port=...)."
+            ) from None
+        self.host = host
+        self.port = int(self._server.server_address[1])
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._thread.is_alive():
+                self._server.shutdown()
+                self._server.server_close()
+                self._thread.join(5)
+
+
+def serve(port: int = 9464, host: str = "127.0.0.1") -> Exposition:
+    """Serve the process's metrics at ``http://host:port/metrics`` (port 0: any free one,
+    see ``.port``)."""
+    return Exposition(port, host, metrics().registry)

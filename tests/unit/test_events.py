@@ -1,0 +1,157 @@
+"""Call events without Asterisk: the stream's bounds, and what a served call publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from asteramisk.calls import CallDispatch
+from asteramisk.config import config
+from asteramisk.events import (
+    CallAnswered,
+    CallEnded,
+    CallStarted,
+    Event,
+    EventStream,
+    HandlerFailed,
+    TextSent,
+)
+from asteramisk.lifecycle import TaskSet
+from asteramisk.registrations import Registration
+from asteramisk.testing.fakes import fake_call
+from asteramisk.ui import VoiceUI
+
+
+async def test_a_slow_subscriber_loses_the_oldest_events_and_counts_them() -> None:
+    stream = EventStream(buffer=3)
+    slow, other = stream.subscribe(), stream.subscribe()
+    for n in range(5):
+        stream.publish(TextSent(from_number="1", to_number="2", body=str(n)))
+    stream.close()
+    assert [cast(TextSent, e).body async for e in slow] == ["2", "3", "4"]
+    assert slow.dropped == 2 and other.dropped == 2 and stream.dropped == 4
+    assert [e async for e in stream.subscribe()] == []  # subscribed after close: nothing
+
+
+async def test_a_subscriber_waits_for_the_next_event() -> None:
+    stream = EventStream()
+    subscription = stream.subscribe()
+    waiting = asyncio.ensure_future(anext(subscription))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    sent = TextSent(from_number="1", to_number="2", body="hi")
+    stream.publish(sent)
+    assert await asyncio.wait_for(waiting, 1) is sent
+    subscription.close()
+    assert [e async for e in subscription] == []
+    stream.publish(sent)  # nobody listens: nothing kept
+    assert stream.dropped == 0
+
+
+def test_an_observer_that_fails_is_logged_and_others_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream = EventStream()
+    seen: list[Event] = []
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("observer bug")
+
+    stream.observe(broken)
+    stop = stream.observe(seen.append)
+    with caplog.at_level(logging.ERROR):
+        stream.publish(TextSent(from_number="1", to_number="2", body="x"))
+    assert len(seen) == 1 and "observer failed" in caplog.text
+    stop()
+    stream.publish(TextSent(from_number="1", to_number="2", body="y"))
+    assert len(seen) == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        EventStream(buffer=0)
+
+
+async def serve(tmp_path: Path, handler: Any, *, hang_up_after: float | None = None) -> list[Event]:
+    """Serve one fake call with ``handler``; the events published, in order."""
+    call = fake_call(tmp_path)
+    call.control.call_id = "1733400000.42"
+    stream = EventStream()
+    events: list[Event] = []
+    stream.observe(events.append)
+    dispatch = CallDispatch(
+        settings=config.snapshot(),
+        registrations=cast(Any, None),  # serve() is given its registration
+        speech=call.speech,
+        audio=cast(Any, None),
+        ari=None,
+        router=cast(Any, None),
+        tasks=TaskSet(logging.getLogger("test"), "call"),
+        events=stream,
+        default_handler=handler,
+    )
+    registration = Registration("5551234", handler, None, VoiceUI, "ari")
+    if hang_up_after is not None:
+        asyncio.get_running_loop().call_later(hang_up_after, call.control.hang_up_caller)
+    await dispatch.serve(registration, call.control, "5550100", "Alice")
+    assert dispatch.active == set() and dispatch.calls_served == 1
+    return events
+
+
+async def test_a_call_that_ends_by_itself_is_started_answered_and_ended_by_the_app(
+    tmp_path: Path,
+) -> None:
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.say("Hello")
+
+    events = await serve(tmp_path, handler)
+    assert [type(e) for e in events] == [CallStarted, CallAnswered, CallEnded]
+    started, answered, ended = cast(tuple[CallStarted, CallAnswered, CallEnded], tuple(events))
+    assert (started.call_id, started.direction, started.transport) == (
+        "1733400000.42",
+        "inbound",
+        "ari",
+    )
+    assert (started.from_number, started.to_number) == ("5550100", "5551234")
+    assert answered.call_id == ended.call_id == "1733400000.42"
+    assert ended.answered and ended.hung_up_by == "app" and ended.outcome == "completed"
+    assert ended.record.transcript == [("say", "Hello")]
+    assert ended.record.answered_at is not None
+    assert started.at <= ended.record.answered_at <= ended.at
+    assert ended.duration == pytest.approx(ended.record.ended_at - ended.record.started_at)
+
+
+async def test_a_caller_who_hangs_up_is_who_ended_the_call(tmp_path: Path) -> None:
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        while True:
+            await ui.gather("Pick a number", timeout=0.05)
+
+    events = await serve(tmp_path, handler, hang_up_after=0.2)
+    ended = events[-1]
+    assert isinstance(ended, CallEnded)
+    assert ended.hung_up_by == "caller" and ended.outcome == "hung up"
+
+
+async def test_a_failed_handler_is_an_event_before_the_end(tmp_path: Path) -> None:
+    async def handler(ui: VoiceUI) -> None:
+        raise KeyError("no such customer")
+
+    events = await serve(tmp_path, handler)
+    assert [type(e) for e in events] == [CallStarted, HandlerFailed, CallEnded]
+    failed, ended = cast(tuple[HandlerFailed, CallEnded], tuple(events[1:]))
+    assert isinstance(failed.error, KeyError) and failed.call_id == ended.call_id
+    assert not ended.answered and ended.outcome == "failed" and ended.hung_up_by == "app"
+
+
+async def test_an_app_that_hangs_up_itself_ended_the_call(tmp_path: Path) -> None:
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.hangup()
+        await ui.say("nobody hears this")  # raises HangupException: the call is over
+
+    ended = (await serve(tmp_path, handler))[-1]
+    assert isinstance(ended, CallEnded)
+    assert ended.hung_up_by == "app" and ended.outcome == "hung up"
