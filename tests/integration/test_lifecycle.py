@@ -183,6 +183,19 @@ else:
 """
 
 
+def as_from_a_terminal() -> None:
+    """Start the app with Ctrl-C's signal at its default, as a shell in a terminal does.
+
+    A test run started in the background by a script (``./scripts/test &``, or a CI runner
+    doing so) has SIGINT ignored, and an ignored signal stays ignored across ``exec``: the
+    app would start with Ctrl-C ignored (Python then installs no KeyboardInterrupt handler,
+    nor asyncio.run its own), which no terminal does. That made this test hang in such runs
+    only; the app's ``SIGINT handler`` line in a timeout's dump shows which it got."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def signal_masks(pid: int) -> str:
     """The signal lines of a process's /proc status (0: this process)."""
     status = Path(f"/proc/{pid or 'self'}/status").read_text()
@@ -215,6 +228,7 @@ async def test_a_stopped_app_leaves_no_dialplan_entry(
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=as_from_a_terminal,
     )
     assert app.stdout is not None
     try:
