@@ -30,9 +30,11 @@ from asteramisk.events import (
     CallStarted,
     EventStream,
     HandlerFailed,
+    VerbDone,
 )
 from asteramisk.handlers import Outcome, known, run_handler
 from asteramisk.lifecycle import TaskSet
+from asteramisk.logs import current_call_id
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.speech import Speech
 from asteramisk.registrations import Registration, Registrations
@@ -144,6 +146,7 @@ class CallDispatch:
         """Run the handler of one call, whatever its transport (see the module docstring)."""
         task = asyncio.current_task()
         assert task is not None
+        call_id = current_call_id.set(control.call_id or "-")  # this task and what it starts
         self.active.add(task)
         self.calls_served += 1
         transport = "agi" if isinstance(control, AGIControl) else "ari"
@@ -155,6 +158,9 @@ class CallDispatch:
             to_number=registration.number,
             on_answered=lambda answered: self.events.publish(
                 CallAnswered(call_id=answered.call_id)
+            ),
+            on_verb=lambda call, verb, seconds, ok: self.events.publish(
+                VerbDone(call_id=call.call_id, verb=verb, seconds=seconds, ok=ok)
             ),
         )
         self.events.publish(
@@ -192,6 +198,7 @@ class CallDispatch:
             record.hung_up_by = by
             await control.ended(ENDED_TIMEOUT)  # how it ended (ARI says it just after)
             self._ended(record, ui, outcome, error, control)
+            current_call_id.reset(call_id)
 
     def _ended(
         self,

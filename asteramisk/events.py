@@ -35,6 +35,7 @@ __all__ = [
     "Subscription",
     "TextReceived",
     "TextSent",
+    "VerbDone",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,24 @@ class CallRecord:
     """How the handler ended: returned, stopped by the caller hanging up, or raised."""
     transcript: list[tuple[str, str]] = field(default_factory=list)
     """What was said, heard, pressed and played, in order: ``("say", text)``, ..."""
+    verbs: list[tuple[str, float]] = field(default_factory=list)
+    """Each verb the handler called (``say``, ``gather``...) with the seconds it took."""
     on_answered: Callable[[CallRecord], None] | None = field(
         default=None, repr=False, compare=False
     )
     """Called when the call is answered (the owner publishes :class:`CallAnswered`)."""
+    on_verb: Callable[[CallRecord, str, float, bool], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Called when a verb ends: its name, seconds, and whether it returned (not raised)."""
+    in_verb: bool = field(default=False, repr=False, compare=False)
+    """A verb runs now (the verbs it calls itself are part of it, not timed apart)."""
+
+    def verb_done(self, verb: str, seconds: float, ok: bool) -> None:
+        """A verb the handler called took ``seconds``."""
+        self.verbs.append((verb, seconds))
+        if self.on_verb is not None:
+            self.on_verb(self, verb, seconds, ok)
 
     def answered(self) -> None:
         """The call was answered now."""
@@ -116,6 +131,17 @@ class CallEnded(Event):
     cause: int | None
     outcome: str
     record: CallRecord
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerbDone(Event):
+    """A verb of a call's handler (``say``, ``play``, ``gather``, ``prompt``, ``record``,
+    ``transfer``) ended after ``seconds``; ``ok`` is False when it raised (a hangup too)."""
+
+    call_id: str
+    verb: str
+    seconds: float
+    ok: bool
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,7 +18,10 @@ streams (:mod:`asteramisk.events`), counted as each event happens:
 ``asteramisk_texts_total{direction}``
     texts received (``in``) and sent (``out``);
 ``asteramisk_handler_errors_total``
-    call and text handlers that raised.
+    call and text handlers that raised;
+``asteramisk_verb_seconds{verb}``
+    histogram of how long the verbs of call handlers took (``say``, ``play``, ``gather``,
+    ``prompt``, ``record``, ``transfer``; a gather's own prompt is part of the gather).
 
 The exposition binds 127.0.0.1 unless told otherwise, in a thread of its own (never on the
 event loop). Without ``prometheus-client`` nothing is counted and asking for metrics raises
@@ -32,7 +35,15 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from asteramisk.events import CallEnded, CallStarted, Event, HandlerFailed, TextReceived, TextSent
+from asteramisk.events import (
+    CallEnded,
+    CallStarted,
+    Event,
+    HandlerFailed,
+    TextReceived,
+    TextSent,
+    VerbDone,
+)
 from asteramisk.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -42,6 +53,8 @@ __all__ = ["Exposition", "Metrics", "metrics", "serve", "watch"]
 
 CALL_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 """Call durations, in seconds: an IVR call lasts seconds to minutes."""
+VERB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+"""Verb durations, in seconds: a cached phrase starts in milliseconds, a prompt waits."""
 
 
 class Observable(Protocol):
@@ -87,6 +100,13 @@ class Metrics:
         self.handler_errors = client.Counter(
             "asteramisk_handler_errors", "Call and text handlers that raised.", **where
         )
+        self.verb_seconds = client.Histogram(
+            "asteramisk_verb_seconds",
+            "How long the verbs of call handlers took.",
+            ["verb"],
+            buckets=VERB_BUCKETS,
+            **where,
+        )
 
     def observe(self, event: Event) -> None:
         """Count ``event`` (an observer of an event stream: quick, never blocks)."""
@@ -101,6 +121,8 @@ class Metrics:
             self.texts.labels(direction="in").inc()
         elif isinstance(event, TextSent):
             self.texts.labels(direction="out").inc()
+        elif isinstance(event, VerbDone):
+            self.verb_seconds.labels(verb=event.verb).observe(event.seconds)
         elif isinstance(event, HandlerFailed):
             self.handler_errors.inc()
 

@@ -23,6 +23,7 @@ from asteramisk.events import EventStream, HandlerFailed, TextReceived
 from asteramisk.exceptions import TextLostError
 from asteramisk.handlers import run_handler
 from asteramisk.lifecycle import TaskSet
+from asteramisk.logs import current_call_id
 from asteramisk.registrations import Registration, Registrations, TextHandler
 from asteramisk.ui import TextUI
 from asteramisk.ui.conversations import conversations
@@ -148,15 +149,16 @@ class TextDispatcher:
         return passed
 
     async def _converse(self, handler: TextHandler, ui: TextUI) -> None:
+        conversation = current_call_id.set(f"text:{ui.remote_number}:{ui.local_number}")
         try:
             _outcome, error = await run_handler(handler, ui)
             if error is not None:
-                conversation = f"text:{ui.remote_number}:{ui.local_number}"
-                self.events.publish(HandlerFailed(call_id=conversation, error=error))
+                self.events.publish(HandlerFailed(call_id=current_call_id.get(), error=error))
         finally:
             ui.hung_up = True
             conversations.remove(ui)
             self.conversations.discard(ui)
+            current_call_id.reset(conversation)
 
 
 async def _lost(agi: AGI, their: str, number: str) -> TextLostError | None:

@@ -32,6 +32,7 @@ from asteramisk.ui.arguments import (
 )
 from asteramisk.ui.audio import CallAudio
 from asteramisk.ui.base import DIGIT_WORDS, UI, spoken_digits
+from asteramisk.ui.timing import timed_verbs
 
 if TYPE_CHECKING:
     from asteramisk.agent.session import AgentSession
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["VoiceUI"]
 
 
+@timed_verbs("say", "play", "gather", "prompt", "record", "transfer")
 class VoiceUI(UI):
     """A phone call (see the module docstring)."""
 

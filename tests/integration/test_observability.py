@@ -17,6 +17,7 @@ from asteramisk.events import (
     HandlerFailed,
     TextReceived,
     TextSent,
+    VerbDone,
 )
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
@@ -122,7 +123,7 @@ async def test_calls_and_texts_are_events_and_metrics(phone: VirtualPhone, trans
     assert texts == [("TextReceived", "hi"), ("TextSent", "echo: hi")]
     # the order of one call's events
     kinds = [type(e) for e in seen if getattr(e, "call_id", "") == third.call_id]
-    assert kinds == [CallStarted, CallAnswered, HandlerFailed, CallEnded]
+    assert kinds == [CallStarted, CallAnswered, VerbDone, HandlerFailed, CallEnded]  # apology
 
     def delta(sample: str) -> float:
         return after.get(sample, 0.0) - before.get(sample, 0.0)
@@ -135,4 +136,8 @@ async def test_calls_and_texts_are_events_and_metrics(phone: VirtualPhone, trans
     assert delta('asteramisk_texts_total{direction="in"}') == 1
     assert delta('asteramisk_texts_total{direction="out"}') == 1
     assert delta("asteramisk_handler_errors_total") == 1
+    assert delta('asteramisk_verb_seconds_count{verb="say"}') >= 2  # the two calls that spoke
+    said = [e for e in seen if isinstance(e, VerbDone) and e.call_id == first.call_id]
+    assert [(e.verb, e.ok) for e in said] == [("say", True)]
+    assert said[0].seconds > 1.0  # returns once the phrase has been heard (over a second)
     assert after["asteramisk_calls_active"] == before.get("asteramisk_calls_active", 0.0)

@@ -19,8 +19,10 @@ from asteramisk.events import (
     EventStream,
     HandlerFailed,
     TextSent,
+    VerbDone,
 )
 from asteramisk.lifecycle import TaskSet
+from asteramisk.logs import FORMAT, CallIdFilter
 from asteramisk.registrations import Registration
 from asteramisk.testing.fakes import fake_call
 from asteramisk.ui import VoiceUI
@@ -74,7 +76,8 @@ def test_an_observer_that_fails_is_logged_and_others_still_run(
 
 
 async def serve(tmp_path: Path, handler: Any, *, hang_up_after: float | None = None) -> list[Event]:
-    """Serve one fake call with ``handler``; the events published, in order."""
+    """Serve one fake call with ``handler``; the events published, in order (but its verbs'
+    VerbDone: tested on their own below)."""
     call = fake_call(tmp_path)
     call.control.call_id = "1733400000.42"
     stream = EventStream()
@@ -96,7 +99,7 @@ async def serve(tmp_path: Path, handler: Any, *, hang_up_after: float | None = N
         asyncio.get_running_loop().call_later(hang_up_after, call.control.hang_up_caller)
     await dispatch.serve(registration, call.control, "5550100", "Alice")
     assert dispatch.active == set() and dispatch.calls_served == 1
-    return events
+    return [event for event in events if not isinstance(event, VerbDone)]
 
 
 async def test_a_call_that_ends_by_itself_is_started_answered_and_ended_by_the_app(
@@ -155,3 +158,64 @@ async def test_an_app_that_hangs_up_itself_ended_the_call(tmp_path: Path) -> Non
     ended = (await serve(tmp_path, handler))[-1]
     assert isinstance(ended, CallEnded)
     assert ended.hung_up_by == "app" and ended.outcome == "hung up"
+
+
+async def test_each_verb_the_handler_calls_is_timed_once(tmp_path: Path) -> None:
+    """A gather that says its prompt is one gather; a verb cut short by a hangup is not ok."""
+    call = fake_call(tmp_path)
+    call.control.play_seconds = 0.05
+    asyncio.get_running_loop().call_later(0.2, call.control.press, "4")  # during the gather
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.say("Hello")
+        assert await ui.gather("Pick one", timeout=1) == "4"
+        call.control.hang_up_caller()
+        await ui.play("beep")
+
+    stream = EventStream()
+    events: list[Event] = []
+    stream.observe(events.append)
+    dispatch = CallDispatch(
+        settings=config.snapshot(),
+        registrations=cast(Any, None),
+        speech=call.speech,
+        audio=cast(Any, None),
+        ari=None,
+        router=cast(Any, None),
+        tasks=TaskSet(logging.getLogger("test"), "call"),
+        events=stream,
+        default_handler=handler,
+    )
+    registration = Registration("5551234", handler, None, VoiceUI, "ari")
+    await dispatch.serve(registration, call.control, "5550100", "")
+    done = [e for e in events if isinstance(e, VerbDone)]
+    assert [(e.verb, e.ok) for e in done] == [("say", True), ("gather", True), ("play", False)]
+    assert done[0].seconds >= 0.05  # the playback lasted that long
+    ended = events[-1]
+    assert isinstance(ended, CallEnded)
+    assert [verb for verb, _ in ended.record.verbs] == ["say", "gather", "play"]
+
+
+async def test_log_lines_of_a_call_carry_its_id(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(ui: VoiceUI) -> None:
+        logging.getLogger("app").info("in the handler")
+        await asyncio.create_task(helper())  # a task the handler starts: the same call
+
+    async def helper() -> None:
+        logging.getLogger("app").info("in a task of the handler")
+
+    caplog.handler.addFilter(CallIdFilter())
+    with caplog.at_level(logging.INFO, logger="app"):
+        await serve(tmp_path, handler)
+        logging.getLogger("app").info("outside any call")
+    ids = {r.getMessage(): getattr(r, "call_id", None) for r in caplog.records if r.name == "app"}
+    assert ids == {
+        "in the handler": "1733400000.42",
+        "in a task of the handler": "1733400000.42",
+        "outside any call": "-",
+    }
+    line = logging.Formatter(FORMAT).format(caplog.records[0])
+    assert "[1733400000.42] in the handler" in line

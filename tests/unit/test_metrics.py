@@ -18,6 +18,7 @@ from asteramisk.events import (
     HandlerFailed,
     TextReceived,
     TextSent,
+    VerbDone,
 )
 from asteramisk.exceptions import ConfigurationError
 from asteramisk.metrics import Exposition, Metrics
@@ -60,6 +61,8 @@ def test_events_are_counted() -> None:
     stream.publish(TextReceived(from_number="1", to_number="2", body="hi"))
     for _ in range(2):
         stream.publish(TextSent(from_number="2", to_number="1", body="hello"))
+    for seconds in (0.3, 4.0):
+        stream.publish(VerbDone(call_id="1.1", verb="say", seconds=seconds, ok=True))
 
     def value(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, labels)
@@ -74,6 +77,8 @@ def test_events_are_counted() -> None:
     assert value("asteramisk_texts_total", direction="in") == 1
     assert value("asteramisk_texts_total", direction="out") == 2
     assert value("asteramisk_handler_errors_total") == 1
+    assert value("asteramisk_verb_seconds_count", verb="say") == 2
+    assert value("asteramisk_verb_seconds_bucket", verb="say", le="0.5") == 1
 
 
 async def test_the_exposition_serves_metrics_on_loopback_and_stops() -> None:
