@@ -30,6 +30,7 @@ from asteramisk.events import (
     CallStarted,
     EventStream,
     HandlerFailed,
+    SpeechDone,
     VerbDone,
 )
 from asteramisk.handlers import Outcome, known, run_handler
@@ -40,7 +41,7 @@ from asteramisk.media.speech import Speech
 from asteramisk.registrations import Registration, Registrations
 from asteramisk.ui import VoiceUI
 
-__all__ = ["CallDispatch"]
+__all__ = ["CallDispatch", "speech_timings"]
 
 log = logging.getLogger("asteramisk.server")
 
@@ -225,3 +226,20 @@ class CallDispatch:
                 record=record,
             )
         )
+
+
+def speech_timings(events: EventStream) -> Callable[[str, float, bool], None]:
+    """What a :class:`Speech` tells its timings to (``speech.on_timing``): published as
+    :class:`~asteramisk.events.SpeechDone` of the call being served."""
+
+    def timed(kind: str, seconds: float, cached: bool) -> None:
+        events.publish(
+            SpeechDone(
+                call_id=current_call_id.get(),
+                kind="tts" if kind == "tts" else "stt",
+                seconds=seconds,
+                cached=cached,
+            )
+        )
+
+    return timed

@@ -20,7 +20,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,13 +32,18 @@ __all__ = [
     "Event",
     "EventStream",
     "HandlerFailed",
+    "Reconnected",
+    "SpeechDone",
     "Subscription",
     "TextReceived",
     "TextSent",
     "VerbDone",
+    "reconnect_hook",
 ]
 
 log = logging.getLogger(__name__)
+
+ReconnectHook = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +147,33 @@ class VerbDone(Event):
     verb: str
     seconds: float
     ok: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechDone(Event):
+    """A phrase was synthesised or fetched from the cache (``kind`` "tts", ``cached``), or
+    the caller's words recognised ("stt"), in ``seconds``, for the call ``call_id``."""
+
+    call_id: str
+    kind: Literal["tts", "stt"]
+    seconds: float
+    cached: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconnected(Event):
+    """The connection to Asterisk (``link`` "ami" or "ari") came back after it was lost."""
+
+    link: Literal["ami", "ari"]
+
+
+def reconnect_hook(stream: EventStream, link: Literal["ami", "ari"]) -> ReconnectHook:
+    """A connect hook (``add_connect_hook``) that publishes :class:`Reconnected`."""
+
+    async def reconnected() -> None:
+        stream.publish(Reconnected(link=link))
+
+    return reconnected
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,11 @@ streams (:mod:`asteramisk.events`), counted as each event happens:
     texts received (``in``) and sent (``out``);
 ``asteramisk_handler_errors_total``
     call and text handlers that raised;
+``asteramisk_tts_seconds{cached}`` and ``asteramisk_stt_seconds``
+    histograms of speech synthesis (``cached="true"``: the phrase was on disk) and
+    recognition;
+``asteramisk_asterisk_reconnects_total{link}``
+    times the connection to Asterisk (``ami``, ``ari``) came back after it was lost;
 ``asteramisk_verb_seconds{verb}``
     histogram of how long the verbs of call handlers took (``say``, ``play``, ``gather``,
     ``prompt``, ``record``, ``transfer``; a gather's own prompt is part of the gather).
@@ -40,6 +45,8 @@ from asteramisk.events import (
     CallStarted,
     Event,
     HandlerFailed,
+    Reconnected,
+    SpeechDone,
     TextReceived,
     TextSent,
     VerbDone,
@@ -53,6 +60,9 @@ __all__ = ["Exposition", "Metrics", "metrics", "serve", "watch"]
 
 CALL_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 """Call durations, in seconds: an IVR call lasts seconds to minutes."""
+SPEECH_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+"""Synthesis and recognition, in seconds: a cached phrase in a millisecond, a new one in
+hundreds."""
 VERB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 """Verb durations, in seconds: a cached phrase starts in milliseconds, a prompt waits."""
 
@@ -100,6 +110,25 @@ class Metrics:
         self.handler_errors = client.Counter(
             "asteramisk_handler_errors", "Call and text handlers that raised.", **where
         )
+        self.reconnects = client.Counter(
+            "asteramisk_asterisk_reconnects",
+            "Times the connection to Asterisk came back after it was lost.",
+            ["link"],
+            **where,
+        )
+        self.tts_seconds = client.Histogram(
+            "asteramisk_tts_seconds",
+            "How long speech synthesis took (cached: from the disk).",
+            ["cached"],
+            buckets=SPEECH_BUCKETS,
+            **where,
+        )
+        self.stt_seconds = client.Histogram(
+            "asteramisk_stt_seconds",
+            "How long speech recognition took.",
+            buckets=SPEECH_BUCKETS,
+            **where,
+        )
         self.verb_seconds = client.Histogram(
             "asteramisk_verb_seconds",
             "How long the verbs of call handlers took.",
@@ -121,6 +150,13 @@ class Metrics:
             self.texts.labels(direction="in").inc()
         elif isinstance(event, TextSent):
             self.texts.labels(direction="out").inc()
+        elif isinstance(event, Reconnected):
+            self.reconnects.labels(link=event.link).inc()
+        elif isinstance(event, SpeechDone):
+            if event.kind == "tts":
+                self.tts_seconds.labels(cached=str(event.cached).lower()).observe(event.seconds)
+            else:
+                self.stt_seconds.observe(event.seconds)
         elif isinstance(event, VerbDone):
             self.verb_seconds.labels(verb=event.verb).observe(event.seconds)
         elif isinstance(event, HandlerFailed):

@@ -52,9 +52,9 @@ from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.asterisk.messaging import check_number, send_message
 from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
-from asteramisk.calls import CallDispatch
+from asteramisk.calls import CallDispatch, speech_timings
 from asteramisk.config import Settings, config
-from asteramisk.events import Event, EventStream, Subscription, TextSent
+from asteramisk.events import Event, EventStream, Subscription, TextSent, reconnect_hook
 from asteramisk.exceptions import ConfigurationError
 from asteramisk.handlers import APOLOGY
 from asteramisk.lifecycle import AsyncResource, TaskSet, until_sigterm
@@ -194,10 +194,12 @@ class Server(AsyncResource):
                 self._ari = await resources.enter_async_context(ari)
                 self._ari.on_event("*", self._router.dispatch)
                 self._ari.add_connect_hook(self._router.reconcile)
+                self._ari.add_connect_hook(reconnect_hook(self._events, "ari"))
             agi = await _started_agi(host, port, advertise, allowed_clients(settings, host))
             resources.push_async_callback(agi.close, 0)
             self.port = agi.port
             speech.sound_check = functools.partial(sound_plays, ami)
+            speech.on_timing = speech_timings(self._events)
             await resources.enter_async_context(speech)
             audio = AudioSocketServer(host, advertise_host=advertise)
             resources.push_async_callback(audio.close)
@@ -229,6 +231,7 @@ class Server(AsyncResource):
         agi.add_route("call", self._calls.on_agi_call)
         agi.add_route("text", texts.on_text)
         ami.add_connect_hook(registrations.restore)
+        ami.add_connect_hook(reconnect_hook(self._events, "ami"))
         log.info("Server ready: AGI on %s:%s", self.host, self.port)
 
     def _started(self) -> _Started:

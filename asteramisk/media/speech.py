@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -93,6 +94,9 @@ class Speech(AsyncResource):
         """Where Asterisk fetches speech over http (default ``http_host``); its owner sets it
         before :meth:`start` (see :mod:`asteramisk.addresses`)."""
         self.sound_check: SoundCheck | None = None
+        self.on_timing: Callable[[str, float, bool], None] | None = None
+        """Told how long each synthesis (``"tts"``) and recognition (``"stt"``) took, and
+        whether the phrase was cached (its owner publishes it as an event)."""
         """How to ask Asterisk whether it plays a file; its owner sets it before :meth:`start`
         (``auto`` and ``file`` deliveries use it once there)."""
         self._tts = tts
@@ -220,12 +224,20 @@ class Speech(AsyncResource):
 
     async def file(self, text: str) -> str:
         """The name Asterisk plays the synthesised ``text`` by (made if not cached)."""
-        return self.asterisk_name(await self.cache.get(text))
+        return self.asterisk_name(await self._phrase(text))
 
     async def pcm(self, text: str) -> bytes:
         """The synthesised ``text`` as 8 kHz 16-bit PCM (made if not cached)."""
-        pcm, _rate = await asyncio.to_thread(read_wav, await self.cache.get(text))
+        pcm, _rate = await asyncio.to_thread(read_wav, await self._phrase(text))
         return pcm
+
+    async def _phrase(self, text: str) -> Path:
+        cache = self.cache
+        started, cached = time.perf_counter(), cache.path(text).exists()
+        path = await cache.get(text)
+        if self.on_timing is not None:
+            self.on_timing("tts", time.perf_counter() - started, cached)
+        return path
 
     async def local_file(self, path: str | Path) -> str:
         """A local sound file (any format ffmpeg reads) converted once to 8 kHz WAV in the
@@ -258,7 +270,11 @@ class Speech(AsyncResource):
 
     async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
         """The words said in 8 kHz 16-bit ``pcm`` (``phrases``: what may be said)."""
-        return await self.transcriber.transcribe(pcm, phrases)
+        started = time.perf_counter()
+        text = await self.transcriber.transcribe(pcm, phrases)
+        if self.on_timing is not None:
+            self.on_timing("stt", time.perf_counter() - started, False)
+        return text
 
 
 def _convert(source: Path, directory: Path) -> Path:

@@ -14,6 +14,7 @@ import pytest
 from asteramisk.agi import AGI, core
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.config import config
+from asteramisk.events import Reconnected
 from asteramisk.exceptions import AsteriskConnectionError, HangupException
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.server import Server
@@ -75,6 +76,7 @@ async def test_a_caller_who_hangs_up_during_an_ari_outage_is_told_after_it(
     proxied: tuple[Server, FaultProxy], phone: VirtualPhone
 ) -> None:
     server, proxy = proxied
+    reconnected = watch_reconnects(server)
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     await server.register_extension("2501", call_handler=talker(outcome))
     call = await phone.call("2501")
@@ -85,6 +87,7 @@ async def test_a_caller_who_hangs_up_during_an_ari_outage_is_told_after_it(
     assert not outcome.done()  # nothing could tell the app yet
     proxy.up()
     assert await asyncio.wait_for(outcome, 10) == "hangup"
+    assert await asyncio.wait_for(reconnected.get(), 5) == "ari"
     for _ in range(50):
         if not server.active_calls:
             break
@@ -124,6 +127,13 @@ async def ami_proxied(asterisk: SandboxSettings) -> AsyncIterator[tuple[Server, 
         yield pair
 
 
+def watch_reconnects(server: Server) -> asyncio.Queue[str]:
+    """The links (``ami``, ``ari``) whose reconnection ``server`` publishes from now on."""
+    links: asyncio.Queue[str] = asyncio.Queue()
+    server.observe(lambda e: links.put_nowait(e.link) if isinstance(e, Reconnected) else None)
+    return links
+
+
 async def register_once_reconnected(server: Server, number: str, handler: object) -> float:
     """Register ``number`` as soon as the server's AMI connection is back; the seconds it
     took (AMI actions fail at once while it is down)."""
@@ -144,6 +154,7 @@ async def test_an_ami_cut_mid_call_leaves_the_call_alone(
     """AMI carries the dialplan, not the call: cut it while a call talks, and the call goes
     on; the server reconnects by itself and serves a number registered after the cut."""
     server, proxy = ami_proxied
+    reconnected = watch_reconnects(server)
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     await server.register_extension("2503", call_handler=talker(outcome))
     call = await phone.call("2503")
@@ -152,6 +163,7 @@ async def test_an_ami_cut_mid_call_leaves_the_call_alone(
     assert "thank you for calling" in await call.hear(timeout=15)  # the call went on
     assert not outcome.done()
     await register_once_reconnected(server, "2504", talker(asyncio.Future()))
+    assert await asyncio.wait_for(reconnected.get(), 5) == "ami"  # an event, and a metric
     second = await phone.call("2504")
     assert "thank you for calling" in await second.hear(timeout=15)
     for each in (call, second):

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from asteramisk.calls import CallDispatch
+from asteramisk.calls import CallDispatch, speech_timings
 from asteramisk.config import config
 from asteramisk.events import (
     CallAnswered,
@@ -18,6 +18,7 @@ from asteramisk.events import (
     Event,
     EventStream,
     HandlerFailed,
+    SpeechDone,
     TextSent,
     VerbDone,
 )
@@ -219,3 +220,19 @@ async def test_log_lines_of_a_call_carry_its_id(
     }
     line = logging.Formatter(FORMAT).format(caplog.records[0])
     assert "[1733400000.42] in the handler" in line
+
+
+async def test_speech_says_how_long_synthesis_and_recognition_took(tmp_path: Path) -> None:
+    call = fake_call(tmp_path, answers=["yes"])
+    stream = EventStream()
+    events: list[Event] = []
+    stream.observe(events.append)
+    call.speech.on_timing = speech_timings(stream)
+    await call.speech.file("Hello there")  # made
+    await call.speech.file("Hello there")  # from the disk
+    assert await call.speech.transcribe(bytes(1600)) == "yes"
+    done = [e for e in events if isinstance(e, SpeechDone)]
+    assert [(e.kind, e.cached) for e in done] == [("tts", False), ("tts", True), ("stt", False)]
+    assert call.tts.texts == ["Hello there"]  # synthesised once: the second came from disk
+    assert all(e.seconds > 0 for e in done)
+    assert {e.call_id for e in done} == {"-"}  # outside a call

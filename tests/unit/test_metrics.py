@@ -16,6 +16,8 @@ from asteramisk.events import (
     CallStarted,
     EventStream,
     HandlerFailed,
+    Reconnected,
+    SpeechDone,
     TextReceived,
     TextSent,
     VerbDone,
@@ -61,6 +63,10 @@ def test_events_are_counted() -> None:
     stream.publish(TextReceived(from_number="1", to_number="2", body="hi"))
     for _ in range(2):
         stream.publish(TextSent(from_number="2", to_number="1", body="hello"))
+    stream.publish(SpeechDone(call_id="1.1", kind="tts", seconds=0.5, cached=False))
+    stream.publish(SpeechDone(call_id="1.1", kind="tts", seconds=0.001, cached=True))
+    stream.publish(SpeechDone(call_id="1.1", kind="stt", seconds=0.2, cached=False))
+    stream.publish(Reconnected(link="ami"))
     for seconds in (0.3, 4.0):
         stream.publish(VerbDone(call_id="1.1", verb="say", seconds=seconds, ok=True))
 
@@ -78,6 +84,10 @@ def test_events_are_counted() -> None:
     assert value("asteramisk_texts_total", direction="out") == 2
     assert value("asteramisk_handler_errors_total") == 1
     assert value("asteramisk_verb_seconds_count", verb="say") == 2
+    assert value("asteramisk_tts_seconds_count", cached="false") == 1
+    assert value("asteramisk_tts_seconds_count", cached="true") == 1
+    assert value("asteramisk_stt_seconds_count") == 1
+    assert value("asteramisk_asterisk_reconnects_total", link="ami") == 1
     assert value("asteramisk_verb_seconds_bucket", verb="say", le="0.5") == 1
 
 
