@@ -22,16 +22,19 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 __all__ = [
     "CallAnswered",
     "CallEnded",
     "CallRecord",
     "CallStarted",
+    "ConversationEnded",
+    "ConversationStarted",
     "Event",
     "EventStream",
     "HandlerFailed",
+    "Observable",
     "Reconnected",
     "SpeechDone",
     "Subscription",
@@ -186,6 +189,25 @@ class HandlerFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConversationStarted(Event):
+    """A text conversation reached its handler; ``call_id`` is ``text:<them>:<us>``."""
+
+    call_id: str
+    from_number: str
+    to_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationEnded(Event):
+    """A text conversation's handler ended (``outcome`` as for calls; "hung up" is the
+    conversation idling out)."""
+
+    call_id: str
+    duration: float
+    outcome: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class TextReceived(Event):
     from_number: str
     to_number: str
@@ -197,6 +219,12 @@ class TextSent(Event):
     from_number: str
     to_number: str
     body: str
+
+
+class Observable(Protocol):
+    """What publishes events to observers: a Server (``server.observe``)."""
+
+    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]: ...
 
 
 class Subscription:

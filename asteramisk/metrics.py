@@ -38,13 +38,14 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from asteramisk.events import (
     CallEnded,
     CallStarted,
     Event,
     HandlerFailed,
+    Observable,
     Reconnected,
     SpeechDone,
     TextReceived,
@@ -65,12 +66,6 @@ SPEECH_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 hundreds."""
 VERB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 """Verb durations, in seconds: a cached phrase starts in milliseconds, a prompt waits."""
-
-
-class Observable(Protocol):
-    """What publishes events: a Server's or a Communicator's ``observe``."""
-
-    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]: ...
 
 
 def _client() -> Any:

@@ -13,13 +13,20 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 
 from asteramisk.agi import AGI, core
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.messaging import parse_number
 from asteramisk.config import Settings
-from asteramisk.events import EventStream, HandlerFailed, TextReceived
+from asteramisk.events import (
+    ConversationEnded,
+    ConversationStarted,
+    EventStream,
+    HandlerFailed,
+    TextReceived,
+)
 from asteramisk.exceptions import TextLostError
 from asteramisk.handlers import run_handler
 from asteramisk.lifecycle import TaskSet
@@ -149,15 +156,28 @@ class TextDispatcher:
         return passed
 
     async def _converse(self, handler: TextHandler, ui: TextUI) -> None:
-        conversation = current_call_id.set(f"text:{ui.remote_number}:{ui.local_number}")
+        conversation_id = f"text:{ui.remote_number}:{ui.local_number}"
+        conversation = current_call_id.set(conversation_id)
+        started = time.time()
+        self.events.publish(
+            ConversationStarted(
+                call_id=conversation_id, from_number=ui.remote_number, to_number=ui.local_number
+            )
+        )
+        outcome = "failed"
         try:
-            _outcome, error = await run_handler(handler, ui)
+            outcome, error = await run_handler(handler, ui)
             if error is not None:
-                self.events.publish(HandlerFailed(call_id=current_call_id.get(), error=error))
+                self.events.publish(HandlerFailed(call_id=conversation_id, error=error))
         finally:
             ui.hung_up = True
             conversations.remove(ui)
             self.conversations.discard(ui)
+            self.events.publish(
+                ConversationEnded(
+                    call_id=conversation_id, duration=time.time() - started, outcome=outcome
+                )
+            )
             current_call_id.reset(conversation)
 
 

@@ -1,0 +1,134 @@
+"""OpenTelemetry traces of calls and text conversations (``pip install 'asteramisk[tracing]'``).
+
+::
+
+    from asteramisk.tracing import trace
+
+    server = await Server.create()
+    trace(server)            # spans go to the tracer provider you configured (OTLP, ...)
+
+Each call is a span (``call <number>``, kind SERVER) from the moment its handler starts to its
+end, with the caller's and the called number, the transport, the outcome, who hung up and the
+Q.850 cause as attributes, an ``answered`` span event, and the handler's exception recorded
+when it failed. Its children are the verbs the handler called (``say``, ``gather``...) and the
+speech made or recognised for it (``tts``, ``stt``), each with its real start and end. A text
+conversation is a span too (``conversation <number>``).
+
+Spans are made from the server's events (:mod:`asteramisk.events`) when they happen, by an
+observer: nothing in a call waits for tracing, and without OpenTelemetry nothing is traced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from asteramisk._version import __version__
+from asteramisk.events import (
+    CallAnswered,
+    CallEnded,
+    CallStarted,
+    ConversationEnded,
+    ConversationStarted,
+    Event,
+    HandlerFailed,
+    Observable,
+    SpeechDone,
+    VerbDone,
+)
+from asteramisk.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, TracerProvider
+
+__all__ = ["CallTracer", "trace"]
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1e9)
+
+
+class CallTracer:
+    """Turns events into spans (see the module docstring); ``observe`` is the observer."""
+
+    def __init__(self, tracer_provider: TracerProvider | None = None) -> None:
+        try:
+            from opentelemetry import trace as api
+        except ImportError:
+            raise ConfigurationError(
+                "Tracing needs OpenTelemetry: pip install 'asteramisk[tracing]'."
+            ) from None
+        self._api: Any = api
+        self._tracer = api.get_tracer("asteramisk", __version__, tracer_provider=tracer_provider)
+        self._open: dict[str, Span] = {}
+        """The span of each call and conversation that runs now, by its id."""
+
+    def observe(self, event: Event) -> None:
+        if isinstance(event, CallStarted | ConversationStarted):
+            self._start(event)
+        elif isinstance(event, CallEnded | ConversationEnded):
+            self._end(event)
+        elif isinstance(event, VerbDone | SpeechDone):
+            self._child(event)
+        elif isinstance(event, CallAnswered):
+            span = self._open.get(event.call_id)
+            if span is not None:
+                span.add_event("answered", timestamp=_ns(event.at))
+        elif isinstance(event, HandlerFailed):
+            span = self._open.get(event.call_id)
+            if span is not None:
+                span.record_exception(event.error, timestamp=_ns(event.at))
+                span.set_status(self._api.Status(self._api.StatusCode.ERROR, repr(event.error)))
+
+    def _start(self, event: CallStarted | ConversationStarted) -> None:
+        attributes: dict[str, str] = {
+            "asteramisk.call_id": event.call_id,
+            "asteramisk.from": event.from_number,
+            "asteramisk.to": event.to_number,
+        }
+        if isinstance(event, CallStarted):
+            name = f"call {event.to_number}"
+            attributes |= {"asteramisk.transport": event.transport}
+            attributes |= {"asteramisk.direction": event.direction}
+        else:
+            name = f"conversation {event.to_number}"
+        self._open[event.call_id] = self._tracer.start_span(
+            name,
+            kind=self._api.SpanKind.SERVER,
+            start_time=_ns(event.at),
+            attributes=attributes,
+        )
+
+    def _end(self, event: CallEnded | ConversationEnded) -> None:
+        span = self._open.pop(event.call_id, None)
+        if span is None:
+            return
+        span.set_attribute("asteramisk.outcome", event.outcome)
+        if isinstance(event, CallEnded):
+            span.set_attribute("asteramisk.hung_up_by", event.hung_up_by)
+            span.set_attribute("asteramisk.answered", event.answered)
+            if event.cause is not None:
+                span.set_attribute("asteramisk.cause", event.cause)
+        span.end(end_time=_ns(event.at))
+
+    def _child(self, event: VerbDone | SpeechDone) -> None:
+        parent = self._open.get(event.call_id)
+        if parent is None:
+            return
+        name = event.verb if isinstance(event, VerbDone) else event.kind
+        child = self._tracer.start_span(
+            name,
+            context=self._api.set_span_in_context(parent),
+            start_time=_ns(event.at - event.seconds),
+        )
+        if isinstance(event, SpeechDone):
+            child.set_attribute("asteramisk.cached", event.cached)
+        elif not event.ok:
+            child.set_status(self._api.Status(self._api.StatusCode.ERROR))
+        child.end(end_time=_ns(event.at))
+
+
+def trace(source: Observable, tracer_provider: TracerProvider | None = None) -> Callable[[], None]:
+    """Trace the calls and conversations of ``source`` (a Server); returns what stops it.
+    Spans go to ``tracer_provider``, or OpenTelemetry's global one."""
+    return source.observe(CallTracer(tracer_provider).observe)

@@ -1,0 +1,99 @@
+"""Traces of calls from their events: the span tree an exporter gets (in memory here)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from asteramisk.calls import CallDispatch, speech_timings
+from asteramisk.config import config
+from asteramisk.events import EventStream
+from asteramisk.exceptions import ConfigurationError
+from asteramisk.lifecycle import TaskSet
+from asteramisk.registrations import Registration
+from asteramisk.testing.fakes import fake_call
+from asteramisk.tracing import CallTracer, trace
+from asteramisk.ui import VoiceUI
+
+
+async def test_a_call_is_a_span_with_its_verbs_and_speech_as_children(tmp_path: Path) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    call = fake_call(tmp_path, answers=["tuesday"])
+    call.control.call_id = "1733400000.7"
+    call.control.play_seconds = 0.02
+    stream = EventStream()
+
+    class Events:  # what trace() subscribes to: a server's observe
+        observe = staticmethod(stream.observe)
+
+    stop = trace(Events(), provider)
+    call.speech.on_timing = speech_timings(stream)
+    dispatch = CallDispatch(
+        settings=config.snapshot(),
+        registrations=cast(Any, None),
+        speech=call.speech,
+        audio=cast(Any, None),
+        ari=None,
+        router=cast(Any, None),
+        tasks=TaskSet(logging.getLogger("test"), "call"),
+        events=stream,
+        default_handler=cast(Any, None),
+    )
+
+    async def handler(ui: VoiceUI) -> None:
+        await ui.answer()
+        await ui.say("Hello")
+        asyncio.get_running_loop().call_later(0.1, call.control.say_words)  # the caller
+        assert await ui.prompt("Which day?", timeout=5) == "tuesday"
+        raise ValueError("no slot on tuesday")
+
+    registration = Registration("5551234", handler, None, VoiceUI, "ari")
+    await dispatch.serve(registration, call.control, "5550100", "")
+    stop()
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    root = spans["call 5551234"]
+    assert root.kind == SpanKind.SERVER and root.parent is None
+    assert root.attributes is not None
+    assert root.attributes["asteramisk.call_id"] == "1733400000.7"
+    assert root.attributes["asteramisk.from"] == "5550100"
+    assert root.attributes["asteramisk.outcome"] == "failed"
+    assert root.attributes["asteramisk.hung_up_by"] == "app"
+    assert root.status.status_code == StatusCode.ERROR
+    assert [e.name for e in root.events] == ["answered", "exception"]
+    children = [s for s in exporter.get_finished_spans() if s.parent is not None]
+    assert {s.parent.span_id for s in children if s.parent} == {root.context.span_id}
+    assert {s.context.trace_id for s in children} == {root.context.trace_id}
+    names = [s.name for s in sorted(children, key=lambda s: s.start_time or 0)]
+    # say (its phrase made within it), prompt (its phrase, the recognition), the apology
+    assert names[:2] == ["say", "tts"] and "prompt" in names and "stt" in names
+    for child in children:
+        assert child.start_time is not None and child.end_time is not None
+        assert root.start_time is not None and root.end_time is not None
+        assert root.start_time <= child.start_time <= child.end_time <= root.end_time
+
+
+def test_without_opentelemetry_tracing_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(ConfigurationError, match=r"asteramisk\[tracing\]"):
+        CallTracer()
+
+
+def test_events_of_calls_it_never_saw_start_are_ignored() -> None:
+    from asteramisk.events import CallAnswered, VerbDone
+
+    tracer = CallTracer(TracerProvider())
+    tracer.observe(CallAnswered(call_id="nobody"))
+    tracer.observe(VerbDone(call_id="nobody", verb="say", seconds=0.1, ok=True))  # no error
