@@ -24,6 +24,7 @@ from asteramisk.asterisk.control import CallControl
 from asteramisk.asterisk.stasis import StasisRouter, channel_of
 from asteramisk.config import Settings
 from asteramisk.events import (
+    AgentTurn,
     CallAnswered,
     CallEnded,
     CallRecord,
@@ -162,6 +163,9 @@ class CallDispatch:
             ),
             on_verb=lambda call, verb, seconds, ok: self.events.publish(
                 VerbDone(call_id=call.call_id, verb=verb, seconds=seconds, ok=ok)
+            ),
+            on_agent_turn=lambda call, timing: self.events.publish(
+                AgentTurn.of(call.call_id, timing)
             ),
         )
         self.events.publish(

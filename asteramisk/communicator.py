@@ -32,21 +32,24 @@ import math
 import re
 import uuid
 import weakref
+from collections.abc import Callable
 from typing import Any, Literal, Self
 
 from asteramisk.addresses import advertised_host, listen_address
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
-from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.messaging import check_number, send_message
 from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
+from asteramisk.calls import speech_timings
 from asteramisk.config import Settings, config
+from asteramisk.events import CallRecord, Event, EventStream, Subscription, TextSent
 from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
-from asteramisk.lifecycle import AsyncResource
+from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.speech import Speech
+from asteramisk.outgoing import OutgoingCall, StatusCallback
 from asteramisk.ui import UI, TextUI, VoiceUI
 from asteramisk.ui.arguments import check_channel
 from asteramisk.ui.conversations import conversations
@@ -101,12 +104,23 @@ class Communicator(AsyncResource):
         self._audio: AudioSocketServer | None = None
         self._resources = contextlib.AsyncExitStack()
         self._router = StasisRouter()
-        self._ringing: dict[str, asyncio.Future[None]] = {}
+        self._outgoing: dict[str, OutgoingCall] = {}
+        self._events = EventStream()
+        self._tasks = TaskSet(log, "on_status callback")
         self._uis: weakref.WeakSet[UI] = weakref.WeakSet()
         self._closed = False
 
     def __repr__(self) -> str:
         return f"<Communicator {self.callerid_number} calls={len(self._router)}>"
+
+    def events(self) -> Subscription:
+        """The events of this communicator's calls (``CallStatus`` ... ``CallEnded``) and
+        texts from now on (see :mod:`asteramisk.events`); the iteration ends at close."""
+        return self._events.subscribe()
+
+    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``observer(event)`` at once for each event (metrics and traces do so)."""
+        return self._events.observe(observer)
 
     @classmethod
     async def create(
@@ -143,6 +157,7 @@ class Communicator(AsyncResource):
                 settings, host, self._ami.local_address
             )
             speech.sound_check = functools.partial(sound_plays, self._ami)
+            speech.on_timing = speech_timings(self._events)
             self.speech = await resources.enter_async_context(speech)
             self._audio = AudioSocketServer(host, advertise_host=advertise)
             resources.push_async_callback(self._audio.close)
@@ -151,27 +166,14 @@ class Communicator(AsyncResource):
     # -- calls ---------------------------------------------------------------------------
 
     def _on_event(self, channel_id: str, control: ARIControl, event: dict[str, Any]) -> None:
-        """An event of an outgoing call: its outcome while it rings, then its own."""
-        kind = event.get("type")
-        channel = event.get("channel") or {}
-        ringing = self._ringing.get(channel_id)
-        if ringing is not None and not ringing.done():
-            if kind == "StasisStart":
-                ringing.set_result(None)
-            elif kind == "ChannelDestroyed":
-                cause = int(event.get("cause") or 0)
-                ringing.set_exception(
-                    CallFailedException(
-                        f"The call to {channel.get('name') or channel_id} failed: "
-                        f"{describe_cause(cause, event.get('cause_txt') or 'no answer')} "
-                        f"(cause {cause}).",
-                        cause=cause,
-                        cause_txt=str(event.get("cause_txt", "")),
-                    )
-                )
+        """An event of an outgoing call's channel: its status, then the call's own."""
+        call = self._outgoing.get(channel_id)
+        if call is not None:
+            call.on_event(event)
         control.on_event(event)
-        if kind == "ChannelDestroyed":  # this route is the call's own channel
+        if event.get("type") == "ChannelDestroyed":  # this route is the call's own channel
             self._router.remove(channel_id)
+            self._outgoing.pop(channel_id, None)
 
     async def make_call(
         self,
@@ -182,12 +184,15 @@ class Communicator(AsyncResource):
         callerid_number: str | None = None,
         callerid_name: str | None = None,
         ui_class: type[VoiceUI] = VoiceUI,
+        on_status: StatusCallback | None = None,
     ) -> VoiceUI:
         """Call ``recipient_number`` (through the PSTN endpoint) or ``channel`` (a dial
         string such as ``PJSIP/100``); return its ``VoiceUI`` once answered.
 
         Raises :class:`CallFailedException` (with ``cause``) when the call is busy, refused
         or not answered within ``timeout`` seconds. Cancelling the waiting task hangs up.
+        ``on_status(status)`` is told each status of the call, ``initiated`` to
+        ``completed`` (:mod:`asteramisk.outgoing`).
         """
         ari, settings, speech, audio = self._require_ari()
         if (recipient_number is None) == (channel is None):
@@ -204,8 +209,17 @@ class Communicator(AsyncResource):
             raise ValueError(f"timeout must be positive seconds, not {timeout!r}.")
 
         channel_id = f"asteramisk-out-{uuid.uuid4().hex}"
-        ringing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._ringing[channel_id] = ringing
+        record = CallRecord(
+            call_id=channel_id,
+            direction="outbound",
+            transport="ari",
+            from_number=number,
+            to_number=remote,
+        )
+        call = self._outgoing[channel_id] = OutgoingCall(
+            record, self._events, self._tasks, on_status
+        )
+        ringing = call.answered
         control = ARIControl(
             ari, channel_id, settings.ASTERISK_PSTN_ENDPOINT, router=self._router, audio=audio
         )
@@ -229,10 +243,12 @@ class Communicator(AsyncResource):
         )
         try:
             await asyncio.shield(originating)
+            call.set_status("initiated")
             try:
                 async with asyncio.timeout(timeout + 10):
                     await asyncio.shield(ringing)
             except TimeoutError:
+                call.gave_up(19, "No answer")
                 raise CallFailedException(
                     f"The call to {remote} was not answered within {timeout:g} s.",
                     cause=19,
@@ -242,16 +258,19 @@ class Communicator(AsyncResource):
         except ActionError as exc:
             raise CallFailedException(f"Asterisk refused the call to {remote}: {exc}") from None
         finally:
-            self._ringing.pop(channel_id, None)
-            if not ringing.done():
-                ringing.cancel()
-            elif not ringing.cancelled():
-                ringing.exception()  # retrieved: an outcome that came too late is not an error
             if not answered:
                 self._router.remove(channel_id)
+                self._outgoing.pop(channel_id, None)
+                call.gave_up(0, "")  # refused or cancelled (a call that ended says so itself)
+                ringing.exception()  # retrieved: an outcome that came too late is not an error
                 await ari.hang_up(channel_id, made_by=originating)
         ui = ui_class(
-            control, speech=speech, remote_number=remote, remote_name="", local_number=number
+            control,
+            speech=speech,
+            remote_number=remote,
+            remote_name="",
+            local_number=number,
+            record=record,
         )
         ui.answered = True
         self._uis.add(ui)
@@ -300,6 +319,7 @@ class Communicator(AsyncResource):
             settings=self.settings,
             from_name=self.callerid_name,
         )
+        self._events.publish(TextSent(from_number=from_number, to_number=to_number, body=body))
 
     async def make_conversation(
         self,
@@ -343,4 +363,6 @@ class Communicator(AsyncResource):
             if not ui.hung_up:
                 with contextlib.suppress(Exception):
                     await ui.hangup()
+        await self._tasks.cancel()
         await self._resources.aclose()
+        self._events.close()

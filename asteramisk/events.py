@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 __all__ = [
+    "AgentTurn",
     "CallAnswered",
     "CallEnded",
     "CallRecord",
     "CallStarted",
+    "CallStatus",
     "ConversationEnded",
     "ConversationStarted",
     "Event",
@@ -65,6 +67,15 @@ class CallStarted(Event):
     transport: str
     from_number: str
     to_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallStatus(Event):
+    """An outgoing call's status changed: ``initiated``, ``ringing``, ``answered``, ``busy``,
+    ``no answer``, ``failed`` or ``completed`` (see :mod:`asteramisk.outgoing`)."""
+
+    call_id: str
+    status: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +116,12 @@ class CallRecord:
         default=None, repr=False, compare=False
     )
     """Called when a verb ends: its name, seconds, and whether it returned (not raised)."""
+    agent_turns: list[dict[str, float]] = field(default_factory=list)
+    """Per turn of a voice agent, its timings (see :class:`AgentTurn`)."""
+    on_agent_turn: Callable[[CallRecord, dict[str, float]], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Called when a voice agent's turn has its timings."""
     in_verb: bool = field(default=False, repr=False, compare=False)
     """A verb runs now (the verbs it calls itself are part of it, not timed apart)."""
 
@@ -119,6 +136,13 @@ class CallRecord:
         self.answered_at = time.time()
         if self.on_answered is not None:
             self.on_answered(self)
+
+    def agent_turn(self, timing: dict[str, float]) -> None:
+        """A voice agent's turn, timed (``stt``, ``first_text``, ``first_audio``: seconds
+        from the end of the caller's speech)."""
+        self.agent_turns.append(dict(timing))
+        if self.on_agent_turn is not None:
+            self.on_agent_turn(self, timing)
 
     def app_hangs_up(self) -> None:
         """The app hangs up (unless the call had already ended the other way)."""
@@ -150,6 +174,39 @@ class VerbDone(Event):
     verb: str
     seconds: float
     ok: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentTurn(Event):
+    """A voice agent answered the caller: the seconds of each stage of the turn, from the end
+    of the caller's speech. ``stt``: their words recognised; ``model``: then the model's first
+    text; ``tts``: then the first sentence's speech ready; ``first_audio``: all of it, to the
+    first sound the caller heard. A stage the turn did not have is None (a realtime model
+    gives ``first_audio`` only)."""
+
+    call_id: str
+    started_at: float
+    """When the caller stopped speaking (``time.time()``); the turn ends at ``at``."""
+    stt: float | None
+    model: float | None
+    tts: float | None
+    first_audio: float | None
+
+    @classmethod
+    def of(cls, call_id: str, timing: dict[str, float]) -> AgentTurn:
+        """The event of a turn's timing (as ``AgentSession.turns`` keeps it; ``turn``: the
+        seconds of the whole turn, to the end of the reply)."""
+        stt, text, audio = (timing.get(k) for k in ("stt", "first_text", "first_audio"))
+        now = time.time()
+        return cls(
+            at=now,
+            call_id=call_id,
+            started_at=now - timing.get("turn", audio or 0.0),
+            stt=stt,
+            model=None if text is None or stt is None else text - stt,
+            tts=None if audio is None or text is None else audio - text,
+            first_audio=audio,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

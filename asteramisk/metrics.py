@@ -24,6 +24,10 @@ streams (:mod:`asteramisk.events`), counted as each event happens:
     recognition;
 ``asteramisk_asterisk_reconnects_total{link}``
     times the connection to Asterisk (``ami``, ``ari``) came back after it was lost;
+``asteramisk_agent_turn_seconds{stage}``
+    histogram of a voice agent's turns, from the end of the caller's speech: ``stt`` (their
+    words recognised), ``model`` (then its first text), ``tts`` (then the first sentence's
+    speech), ``first_audio`` (all of it, to the first sound the caller hears);
 ``asteramisk_verb_seconds{verb}``
     histogram of how long the verbs of call handlers took (``say``, ``play``, ``gather``,
     ``prompt``, ``record``, ``transfer``; a gather's own prompt is part of the gather).
@@ -41,6 +45,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from asteramisk.events import (
+    AgentTurn,
     CallEnded,
     CallStarted,
     Event,
@@ -124,6 +129,13 @@ class Metrics:
             buckets=SPEECH_BUCKETS,
             **where,
         )
+        self.agent_turn_seconds = client.Histogram(
+            "asteramisk_agent_turn_seconds",
+            "The stages of a voice agent's turn, from the end of the caller's speech.",
+            ["stage"],
+            buckets=SPEECH_BUCKETS,
+            **where,
+        )
         self.verb_seconds = client.Histogram(
             "asteramisk_verb_seconds",
             "How long the verbs of call handlers took.",
@@ -145,6 +157,11 @@ class Metrics:
             self.texts.labels(direction="in").inc()
         elif isinstance(event, TextSent):
             self.texts.labels(direction="out").inc()
+        elif isinstance(event, AgentTurn):
+            for stage in ("stt", "model", "tts", "first_audio"):
+                seconds = getattr(event, stage)
+                if seconds is not None:
+                    self.agent_turn_seconds.labels(stage=stage).observe(seconds)
         elif isinstance(event, Reconnected):
             self.reconnects.labels(link=event.link).inc()
         elif isinstance(event, SpeechDone):

@@ -11,8 +11,9 @@ Each call is a span (``call <number>``, kind SERVER) from the moment its handler
 end, with the caller's and the called number, the transport, the outcome, who hung up and the
 Q.850 cause as attributes, an ``answered`` span event, and the handler's exception recorded
 when it failed. Its children are the verbs the handler called (``say``, ``gather``...) and the
-speech made or recognised for it (``tts``, ``stt``), each with its real start and end. A text
-conversation is a span too (``conversation <number>``).
+speech made or recognised for it (``tts``, ``stt``), each with its real start and end, and each
+turn of a voice agent (``agent turn``, with its ``stt``, ``model`` and ``tts`` stages as
+children). A text conversation is a span too (``conversation <number>``).
 
 Spans are made from the server's events (:mod:`asteramisk.events`) when they happen, by an
 observer: nothing in a call waits for tracing, and without OpenTelemetry nothing is traced.
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from asteramisk._version import __version__
 from asteramisk.events import (
+    AgentTurn,
     CallAnswered,
     CallEnded,
     CallStarted,
@@ -70,6 +72,8 @@ class CallTracer:
             self._end(event)
         elif isinstance(event, VerbDone | SpeechDone):
             self._child(event)
+        elif isinstance(event, AgentTurn):
+            self._turn(event)
         elif isinstance(event, CallAnswered):
             span = self._open.get(event.call_id)
             if span is not None:
@@ -126,6 +130,30 @@ class CallTracer:
         elif not event.ok:
             child.set_status(self._api.Status(self._api.StatusCode.ERROR))
         child.end(end_time=_ns(event.at))
+
+    def _turn(self, event: AgentTurn) -> None:
+        """An agent turn's span, its stages (stt, model, tts) as its children."""
+        parent = self._open.get(event.call_id)
+        if parent is None:
+            return
+        turn = self._tracer.start_span(
+            "agent turn",
+            context=self._api.set_span_in_context(parent),
+            start_time=_ns(event.started_at),
+        )
+        start = event.started_at
+        for stage in ("stt", "model", "tts"):
+            seconds = getattr(event, stage)
+            if seconds is None:
+                continue
+            span = self._tracer.start_span(
+                stage, context=self._api.set_span_in_context(turn), start_time=_ns(start)
+            )
+            start += seconds
+            span.end(end_time=_ns(start))
+        if event.first_audio is not None:
+            turn.set_attribute("asteramisk.first_audio", event.first_audio)
+        turn.end(end_time=_ns(event.at))
 
 
 def trace(source: Observable, tracer_provider: TracerProvider | None = None) -> Callable[[], None]:

@@ -34,6 +34,7 @@ from agents.realtime import (
 )
 
 from asteramisk.agent.session import AgentOptions, AgentSession, end_call_for_agent, run_session
+from asteramisk.events import CallRecord
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import RATE
@@ -184,7 +185,11 @@ class _RealtimeCall:
                     self._down.reset()
                     now = time.monotonic()
                     if self.stream.last_voice_at > self._reply_started_at:  # the caller spoke
-                        self.session.turns.append({"first_audio": now - self.stream.last_voice_at})
+                        turn = {"first_audio": now - self.stream.last_voice_at}
+                        self.session.turns.append(turn)
+                        record: CallRecord | None = getattr(self.session.ui, "call_record", None)
+                        if record is not None:
+                            record.agent_turn(turn)
                     self._reply_started_at = now
                 self.stream.send(self._down.feed(event.audio.data))
             elif isinstance(event, RealtimeAudioInterrupted):

@@ -76,6 +76,8 @@ async def _converse(
         session.transcript.append(("user", text))
         history.append({"role": "user", "content": text})
         history = await _speak_reply(session, ui, agent, history, options, heard_at, timing)
+        if ui.call_record is not None:
+            ui.call_record.agent_turn({**timing, "turn": time.monotonic() - heard_at})
         if session.ending:
             await end_call_for_agent(session, ui)
             return

@@ -20,6 +20,9 @@ from agents.realtime.model_inputs import (
 )
 from agents.realtime.testing import RealtimeStep, ScriptedRealtimeModel
 from agents.testing import ScriptedModel, assistant_message, function_call
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from asteramisk.agent import AgentSession, end_conversation
 from asteramisk.asterisk.ami import AMIClient
@@ -28,6 +31,7 @@ from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import PhoneCall, VirtualPhone
 from asteramisk.testing.realtime import TurnEnd, spoken
+from asteramisk.tracing import trace
 from asteramisk.ui import TextUI, VoiceUI
 
 NO_TRACING = RunConfig(tracing_disabled=True)
@@ -116,6 +120,10 @@ async def test_call_with_a_cascaded_agent(server: Server, transport: str) -> Non
         )
 
     await server.register_extension("3101", call_handler=handler, transport=transport)
+    exporter = InMemorySpanExporter()  # the call's trace, as an OpenTelemetry exporter gets it
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    stop_tracing = trace(server, provider)
     heard = ["hello how can i help", "your table is booked", "see you on friday", "goodbye"]
     async with VirtualPhone("5550141", vocabulary=heard) as phone:
         call = await phone.call("3101")
@@ -131,6 +139,23 @@ async def test_call_with_a_cascaded_agent(server: Server, transport: str) -> Non
     assert session.ended_by == "agent"
     assert session.transcript[1] == ("user", "book a table for friday")
     assert [t.keys() >= {"stt", "first_text", "first_audio"} for t in session.turns] == [True] * 2
+    for _ in range(50):  # the call's span ends once its clean-up is done
+        if any(span.name == "call 3101" for span in exporter.get_finished_spans()):
+            break
+        await asyncio.sleep(0.1)
+    stop_tracing()
+    spans = exporter.get_finished_spans()
+    (root,) = [span for span in spans if span.name == "call 3101"]
+    turns = [span for span in spans if span.name == "agent turn"]
+    assert len(turns) == 2
+    assert all(t.parent is not None and t.parent.span_id == root.context.span_id for t in turns)
+    for turn in turns:
+        stages = [
+            s for s in spans if s.parent is not None and s.parent.span_id == turn.context.span_id
+        ]
+        assert [s.name for s in stages] == ["stt", "model", "tts"]
+        assert root.start_time is not None and root.end_time is not None
+        assert root.start_time <= (turn.start_time or 0) <= (turn.end_time or 0) <= root.end_time
 
 
 async def interrupt_the_reply(call: PhoneCall) -> None:

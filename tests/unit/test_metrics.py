@@ -11,6 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from asteramisk.events import (
+    AgentTurn,
     CallEnded,
     CallRecord,
     CallStarted,
@@ -67,6 +68,8 @@ def test_events_are_counted() -> None:
     stream.publish(SpeechDone(call_id="1.1", kind="tts", seconds=0.001, cached=True))
     stream.publish(SpeechDone(call_id="1.1", kind="stt", seconds=0.2, cached=False))
     stream.publish(Reconnected(link="ami"))
+    stream.publish(AgentTurn.of("1.1", {"stt": 0.2, "first_text": 0.9, "first_audio": 1.1}))
+    stream.publish(AgentTurn.of("1.1", {"first_audio": 0.6}))  # a realtime model's turn
     for seconds in (0.3, 4.0):
         stream.publish(VerbDone(call_id="1.1", verb="say", seconds=seconds, ok=True))
 
@@ -88,6 +91,9 @@ def test_events_are_counted() -> None:
     assert value("asteramisk_tts_seconds_count", cached="true") == 1
     assert value("asteramisk_stt_seconds_count") == 1
     assert value("asteramisk_asterisk_reconnects_total", link="ami") == 1
+    assert value("asteramisk_agent_turn_seconds_count", stage="first_audio") == 2
+    assert value("asteramisk_agent_turn_seconds_count", stage="model") == 1
+    assert value("asteramisk_agent_turn_seconds_sum", stage="model") == pytest.approx(0.7)
     assert value("asteramisk_verb_seconds_bucket", verb="say", le="0.5") == 1
 
 

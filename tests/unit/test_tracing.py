@@ -97,3 +97,37 @@ def test_events_of_calls_it_never_saw_start_are_ignored() -> None:
     tracer = CallTracer(TracerProvider())
     tracer.observe(CallAnswered(call_id="nobody"))
     tracer.observe(VerbDone(call_id="nobody", verb="say", seconds=0.1, ok=True))  # no error
+
+
+def test_an_agent_turn_is_a_span_with_its_stages_in_order() -> None:
+    from asteramisk.events import AgentTurn, CallEnded, CallRecord, CallStarted
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = CallTracer(provider)
+    record = CallRecord(
+        call_id="9.9", direction="inbound", transport="ari", from_number="1", to_number="2"
+    )
+    tracer.observe(
+        CallStarted(call_id="9.9", direction="inbound", transport="ari", from_number="1",
+                    to_number="2", at=record.started_at)
+    )  # fmt: skip
+    turn = AgentTurn.of("9.9", {"stt": 0.2, "first_text": 0.9, "first_audio": 1.1, "turn": 3.0})
+    assert (turn.stt, turn.model, turn.tts, turn.first_audio) == pytest.approx((0.2, 0.7, 0.2, 1.1))
+    assert turn.at - turn.started_at == pytest.approx(3.0)
+    tracer.observe(turn)
+    record.ended_at = turn.at + 1
+    tracer.observe(
+        CallEnded(call_id="9.9", duration=record.duration, answered=True, hung_up_by="caller",
+                  cause=16, outcome="hung up", record=record, at=record.ended_at)
+    )  # fmt: skip
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    agent = spans["agent turn"]
+    assert agent.parent is not None and agent.parent.span_id == spans["call 2"].context.span_id
+    stages = [spans[name] for name in ("stt", "model", "tts")]
+    assert all(s.parent is not None and s.parent.span_id == agent.context.span_id for s in stages)
+    assert [s.start_time for s in stages[1:]] == [s.end_time for s in stages[:-1]]  # in a row
+    assert stages[0].start_time == agent.start_time
+    durations = [((s.end_time or 0) - (s.start_time or 0)) / 1e9 for s in stages]
+    assert durations == pytest.approx([0.2, 0.7, 0.2], abs=1e-6)
