@@ -131,3 +131,45 @@ def test_an_agent_turn_is_a_span_with_its_stages_in_order() -> None:
     assert stages[0].start_time == agent.start_time
     durations = [((s.end_time or 0) - (s.start_time or 0)) / 1e9 for s in stages]
     assert durations == pytest.approx([0.2, 0.7, 0.2], abs=1e-6)
+
+
+def test_the_agents_sdk_spans_nest_in_the_call_they_ran_for() -> None:
+    from agents.tracing import agent_span, function_span, set_trace_processors
+    from agents.tracing import trace as sdk_trace
+
+    from asteramisk.events import CallStarted
+    from asteramisk.logs import current_call_id
+    from asteramisk.tracing import AgentSpans
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    calls = CallTracer(provider)
+    calls.observe(
+        CallStarted(call_id="5.5", direction="inbound", transport="ari", from_number="1",
+                    to_number="3101")
+    )  # fmt: skip
+    bridge = AgentSpans(calls)
+    set_trace_processors([bridge])  # the SDK's only processor here (none exports to OpenAI)
+    try:
+        with sdk_trace("a run outside any call"), agent_span(name="Stray"):
+            pass
+        token = current_call_id.set("5.5")  # what the call's task has
+        try:
+            with (
+                sdk_trace("booking"),
+                agent_span(name="Booker"),
+                function_span(name="book_table", input="{}"),
+            ):
+                pass
+        finally:
+            current_call_id.reset(token)
+    finally:
+        set_trace_processors([])
+    call = calls.span_of("5.5")
+    assert call is not None
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert set(spans) == {"agent Booker", "function book_table"}  # the stray run: not here
+    agent, tool = spans["agent Booker"], spans["function book_table"]
+    assert agent.parent is not None and agent.parent.span_id == call.get_span_context().span_id
+    assert tool.parent is not None and tool.parent.span_id == agent.context.span_id
