@@ -9,8 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from asteramisk.calls import CallDispatch, speech_timings
-from asteramisk.config import config
+from asteramisk.calls import speech_timings
 from asteramisk.events import (
     CallAnswered,
     CallEnded,
@@ -22,11 +21,10 @@ from asteramisk.events import (
     TextSent,
     VerbDone,
 )
-from asteramisk.lifecycle import TaskSet
 from asteramisk.logs import FORMAT, CallIdFilter
-from asteramisk.registrations import Registration
 from asteramisk.testing.fakes import fake_call
 from asteramisk.ui import VoiceUI
+from tests.unit.served import serve_fake
 
 
 async def test_a_slow_subscriber_loses_the_oldest_events_and_counts_them() -> None:
@@ -84,21 +82,9 @@ async def serve(tmp_path: Path, handler: Any, *, hang_up_after: float | None = N
     stream = EventStream()
     events: list[Event] = []
     stream.observe(events.append)
-    dispatch = CallDispatch(
-        settings=config.snapshot(),
-        registrations=cast(Any, None),  # serve() is given its registration
-        speech=call.speech,
-        audio=cast(Any, None),
-        ari=None,
-        router=cast(Any, None),
-        tasks=TaskSet(logging.getLogger("test"), "call"),
-        events=stream,
-        default_handler=handler,
-    )
-    registration = Registration("5551234", handler, None, VoiceUI, "ari")
     if hang_up_after is not None:
         asyncio.get_running_loop().call_later(hang_up_after, call.control.hang_up_caller)
-    await dispatch.serve(registration, call.control, "5550100", "Alice")
+    dispatch = await serve_fake(call, handler, stream)
     assert dispatch.active == set() and dispatch.calls_served == 1
     return [event for event in events if not isinstance(event, VerbDone)]
 
@@ -124,6 +110,7 @@ async def test_a_call_that_ends_by_itself_is_started_answered_and_ended_by_the_a
     assert ended.record.transcript == [("say", "Hello")]
     assert ended.record.answered_at is not None
     assert started.at <= ended.record.answered_at <= ended.at
+    assert ended.record.ended_at is not None
     assert ended.duration == pytest.approx(ended.record.ended_at - ended.record.started_at)
 
 
@@ -177,19 +164,7 @@ async def test_each_verb_the_handler_calls_is_timed_once(tmp_path: Path) -> None
     stream = EventStream()
     events: list[Event] = []
     stream.observe(events.append)
-    dispatch = CallDispatch(
-        settings=config.snapshot(),
-        registrations=cast(Any, None),
-        speech=call.speech,
-        audio=cast(Any, None),
-        ari=None,
-        router=cast(Any, None),
-        tasks=TaskSet(logging.getLogger("test"), "call"),
-        events=stream,
-        default_handler=handler,
-    )
-    registration = Registration("5551234", handler, None, VoiceUI, "ari")
-    await dispatch.serve(registration, call.control, "5550100", "")
+    await serve_fake(call, handler, stream)
     done = [e for e in events if isinstance(e, VerbDone)]
     assert [(e.verb, e.ok) for e in done] == [("say", True), ("gather", True), ("play", False)]
     assert done[0].seconds >= 0.05  # the playback lasted that long

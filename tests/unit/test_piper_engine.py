@@ -44,5 +44,5 @@ def test_settings_are_part_of_a_cached_phrase_key() -> None:
 )
 def test_settings_out_of_range_are_refused_by_name(settings: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError) as info:
-        PiperEngine(**settings)
+        PiperEngine(**settings)  # type: ignore[arg-type]
     assert next(iter(settings)) in str(info.value)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -14,15 +12,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from asteramisk.calls import CallDispatch, speech_timings
-from asteramisk.config import config
+from asteramisk.calls import speech_timings
 from asteramisk.events import EventStream
 from asteramisk.exceptions import ConfigurationError
-from asteramisk.lifecycle import TaskSet
-from asteramisk.registrations import Registration
 from asteramisk.testing.fakes import fake_call
 from asteramisk.tracing import CallTracer, trace
 from asteramisk.ui import VoiceUI
+from tests.unit.served import serve_fake
 
 
 async def test_a_call_is_a_span_with_its_verbs_and_speech_as_children(tmp_path: Path) -> None:
@@ -39,17 +35,6 @@ async def test_a_call_is_a_span_with_its_verbs_and_speech_as_children(tmp_path: 
 
     stop = trace(Events(), provider)
     call.speech.on_timing = speech_timings(stream)
-    dispatch = CallDispatch(
-        settings=config.snapshot(),
-        registrations=cast(Any, None),
-        speech=call.speech,
-        audio=cast(Any, None),
-        ari=None,
-        router=cast(Any, None),
-        tasks=TaskSet(logging.getLogger("test"), "call"),
-        events=stream,
-        default_handler=cast(Any, None),
-    )
 
     async def handler(ui: VoiceUI) -> None:
         await ui.answer()
@@ -58,8 +43,7 @@ async def test_a_call_is_a_span_with_its_verbs_and_speech_as_children(tmp_path: 
         assert await ui.prompt("Which day?", timeout=5) == "tuesday"
         raise ValueError("no slot on tuesday")
 
-    registration = Registration("5551234", handler, None, VoiceUI, "ari")
-    await dispatch.serve(registration, call.control, "5550100", "")
+    await serve_fake(call, handler, stream)
     stop()
     spans = {span.name: span for span in exporter.get_finished_spans()}
     root = spans["call 5551234"]
