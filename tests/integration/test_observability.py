@@ -15,6 +15,7 @@ from asteramisk.events import (
     CallStarted,
     Event,
     HandlerFailed,
+    SpeechDone,
     TextReceived,
     TextSent,
     VerbDone,
@@ -123,7 +124,8 @@ async def test_calls_and_texts_are_events_and_metrics(phone: VirtualPhone, trans
     assert texts == [("TextReceived", "hi"), ("TextSent", "echo: hi")]
     # the order of one call's events
     kinds = [type(e) for e in seen if getattr(e, "call_id", "") == third.call_id]
-    assert kinds == [CallStarted, CallAnswered, VerbDone, HandlerFailed, CallEnded]  # apology
+    # the apology said: its phrase made (or taken from the cache), then the say's end
+    assert kinds == [CallStarted, CallAnswered, SpeechDone, VerbDone, HandlerFailed, CallEnded]
 
     def delta(sample: str) -> float:
         return after.get(sample, 0.0) - before.get(sample, 0.0)
