@@ -11,7 +11,8 @@ Each call is a span (``call <number>``, kind SERVER) from the moment its handler
 end, with the caller's and the called number, the transport, the outcome, who hung up and the
 Q.850 cause as attributes, an ``answered`` span event, and the handler's exception recorded
 when it failed. Its children are the verbs the handler called (``say``, ``gather``...) and the
-speech made or recognised for it (``tts``, ``stt``), each with its real start and end, and each
+speech made (not found in the cache) or recognised for it (``tts``, ``stt``), each with its
+real start and end, and each
 turn of a voice agent (``agent turn``, with its ``stt``, ``model`` and ``tts`` stages as
 children). A text conversation is a span too (``conversation <number>``).
 
@@ -130,8 +131,8 @@ class CallTracer:
 
     def _child(self, event: VerbDone | SpeechDone) -> None:
         parent = self._open.get(event.call_id)
-        if parent is None:
-            return
+        if parent is None or (isinstance(event, SpeechDone) and event.cached):
+            return  # a phrase found in the cache took a fraction of a millisecond: no span
         name = event.verb if isinstance(event, VerbDone) else event.kind
         child = self.tracer.start_span(
             name,
