@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,15 +23,10 @@ from asteramisk.asterisk.control import CallControl
 from asteramisk.asterisk.stasis import StasisRouter, channel_of
 from asteramisk.config import Settings
 from asteramisk.events import (
-    AgentTurn,
-    CallAnswered,
-    CallEnded,
     CallRecord,
-    CallStarted,
     EventStream,
     HandlerFailed,
     SpeechDone,
-    VerbDone,
 )
 from asteramisk.handlers import Outcome, known, run_handler
 from asteramisk.lifecycle import TaskSet
@@ -158,25 +152,9 @@ class CallDispatch:
             transport=transport,
             from_number=remote_number,
             to_number=registration.number,
-            on_answered=lambda answered: self.events.publish(
-                CallAnswered(call_id=answered.call_id)
-            ),
-            on_verb=lambda call, verb, seconds, ok: self.events.publish(
-                VerbDone(call_id=call.call_id, verb=verb, seconds=seconds, ok=ok)
-            ),
-            on_agent_turn=lambda call, timing: self.events.publish(
-                AgentTurn.of(call.call_id, timing)
-            ),
+            events=self.events,
         )
-        self.events.publish(
-            CallStarted(
-                call_id=record.call_id,
-                direction="inbound",
-                transport=transport,
-                from_number=remote_number,
-                to_number=registration.number,
-            )
-        )
+        record.started()
         ui = registration.ui_class(
             control,
             speech=self.speech,
@@ -213,23 +191,12 @@ class CallDispatch:
         error: Exception | None,
         control: CallControl,
     ) -> None:
-        record.ended_at = time.time()
         record.outcome = outcome
         record.cause = control.hangup_cause
         record.transcript = list(ui.transcript)
         if error is not None:
             self.events.publish(HandlerFailed(call_id=record.call_id, error=error))
-        self.events.publish(
-            CallEnded(
-                call_id=record.call_id,
-                duration=record.duration,
-                answered=record.answered_at is not None,
-                hung_up_by=record.hung_up_by,
-                cause=record.cause,
-                outcome=record.outcome,
-                record=record,
-            )
-        )
+        record.ended()
 
 
 def speech_timings(events: EventStream) -> Callable[[str, float, bool], None]:

@@ -85,8 +85,9 @@ class CallAnswered(Event):
 
 @dataclass(kw_only=True)
 class CallRecord:
-    """One call, as ``ui.record`` keeps it: filled in while it runs, complete once its
-    handler has ended (and then carried by :class:`CallEnded`)."""
+    """One call, as ``ui.call_record`` keeps it: filled in while it runs, complete once its
+    handler has ended (and then carried by :class:`CallEnded`). Each step is published to
+    ``events`` as it happens."""
 
     call_id: str
     direction: Literal["inbound", "outbound"]
@@ -108,41 +109,61 @@ class CallRecord:
     """What was said, heard, pressed and played, in order: ``("say", text)``, ..."""
     verbs: list[tuple[str, float]] = field(default_factory=list)
     """Each verb the handler called (``say``, ``gather``...) with the seconds it took."""
-    on_answered: Callable[[CallRecord], None] | None = field(
-        default=None, repr=False, compare=False
-    )
-    """Called when the call is answered (the owner publishes :class:`CallAnswered`)."""
-    on_verb: Callable[[CallRecord, str, float, bool], None] | None = field(
-        default=None, repr=False, compare=False
-    )
-    """Called when a verb ends: its name, seconds, and whether it returned (not raised)."""
     agent_turns: list[dict[str, float]] = field(default_factory=list)
     """Per turn of a voice agent, its timings (see :class:`AgentTurn`)."""
-    on_agent_turn: Callable[[CallRecord, dict[str, float]], None] | None = field(
-        default=None, repr=False, compare=False
-    )
-    """Called when a voice agent's turn has its timings."""
+    events: EventStream | None = field(default=None, repr=False, compare=False)
+    """Where the call's events go (its owner's stream), as the record is filled in."""
     in_verb: bool = field(default=False, repr=False, compare=False)
     """A verb runs now (the verbs it calls itself are part of it, not timed apart)."""
 
-    def verb_done(self, verb: str, seconds: float, ok: bool) -> None:
-        """A verb the handler called took ``seconds``."""
-        self.verbs.append((verb, seconds))
-        if self.on_verb is not None:
-            self.on_verb(self, verb, seconds, ok)
+    def _publish(self, event: Event) -> None:
+        if self.events is not None:
+            self.events.publish(event)
+
+    def started(self) -> None:
+        """The call starts (now: ``started_at``)."""
+        self._publish(
+            CallStarted(
+                at=self.started_at,
+                call_id=self.call_id,
+                direction=self.direction,
+                transport=self.transport,
+                from_number=self.from_number,
+                to_number=self.to_number,
+            )
+        )
 
     def answered(self) -> None:
         """The call was answered now."""
         self.answered_at = time.time()
-        if self.on_answered is not None:
-            self.on_answered(self)
+        self._publish(CallAnswered(call_id=self.call_id))
+
+    def verb_done(self, verb: str, seconds: float, ok: bool) -> None:
+        """A verb the handler called took ``seconds`` (``ok``: it returned)."""
+        self.verbs.append((verb, seconds))
+        self._publish(VerbDone(call_id=self.call_id, verb=verb, seconds=seconds, ok=ok))
 
     def agent_turn(self, timing: dict[str, float]) -> None:
         """A voice agent's turn, timed (``stt``, ``first_text``, ``first_audio``: seconds
         from the end of the caller's speech)."""
         self.agent_turns.append(dict(timing))
-        if self.on_agent_turn is not None:
-            self.on_agent_turn(self, timing)
+        self._publish(AgentTurn.of(self.call_id, timing))
+
+    def ended(self) -> None:
+        """The call has ended (now), its record complete: :class:`CallEnded`."""
+        self.ended_at = time.time()
+        self._publish(
+            CallEnded(
+                at=self.ended_at,
+                call_id=self.call_id,
+                duration=self.duration,
+                answered=self.answered_at is not None,
+                hung_up_by=self.hung_up_by,
+                cause=self.cause,
+                outcome=self.outcome,
+                record=self,
+            )
+        )
 
     def app_hangs_up(self) -> None:
         """The app hangs up (unless the call had already ended the other way)."""

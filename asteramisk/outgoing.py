@@ -15,16 +15,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 from asteramisk.asterisk.causes import describe_cause
 from asteramisk.events import (
-    CallAnswered,
-    CallEnded,
     CallRecord,
-    CallStarted,
     CallStatus,
     EventStream,
 )
@@ -64,16 +60,8 @@ class OutgoingCall:
         self.record, self._events, self._tasks, self._on_status = record, events, tasks, on_status
         self.answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.status = ""
-        record.on_answered = lambda call: events.publish(CallAnswered(call_id=call.call_id))
-        events.publish(
-            CallStarted(
-                call_id=record.call_id,
-                direction="outbound",
-                transport=record.transport,
-                from_number=record.from_number,
-                to_number=record.to_number,
-            )
-        )
+        record.events = events
+        record.started()
 
     def set_status(self, status: str) -> None:
         """Tell ``status`` once (a status repeated or after the end is not told again)."""
@@ -112,7 +100,6 @@ class OutgoingCall:
             return
         record = self.record
         answered = record.answered_at is not None
-        record.ended_at = time.time()
         record.cause = cause or None
         record.hung_up_by = record.hung_up_by or ("caller" if answered else "")
         record.outcome = "completed" if answered else "failed"
@@ -126,14 +113,4 @@ class OutgoingCall:
                 )
             )
         self.set_status(end_status(cause, answered))
-        self._events.publish(
-            CallEnded(
-                call_id=record.call_id,
-                duration=record.duration,
-                answered=answered,
-                hung_up_by=record.hung_up_by,
-                cause=record.cause,
-                outcome=record.outcome,
-                record=record,
-            )
-        )
+        record.ended()
