@@ -9,7 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from asteramisk.communicator import Communicator
-from asteramisk.events import CallAnswered, CallEnded, CallStarted, CallStatus, Event
+from asteramisk.events import (
+    CallAnswered,
+    CallEnded,
+    CallStarted,
+    CallStatus,
+    Event,
+    VerbDone,
+)
 from asteramisk.exceptions import CallFailedException
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import VirtualPhone
@@ -45,12 +52,14 @@ async def test_an_answered_call_goes_initiated_ringing_answered_completed(
     call = await (await phone.incoming_call()).answer()
     ui = await asyncio.wait_for(placing, 10)
     assert ui.call_record is not None and ui.call_record.direction == "outbound"
+    await ui.say("Hello")
+    assert await call.hear(timeout=10) == "hello"
     await ui.hangup()
     await call.wait_hangup(5)
     ended = await wait_for_end(seen)
     await asyncio.sleep(0.1)  # the last callback's task
     assert statuses == ["initiated", "ringing", "answered", "completed"]
-    kinds = [type(e) for e in seen if not isinstance(e, CallStatus)]
+    kinds = [type(e) for e in seen if not isinstance(e, CallStatus | VerbDone)]
     assert kinds[0] is CallStarted and CallAnswered in kinds and kinds[-1] is CallEnded
     started = seen[0]
     assert isinstance(started, CallStarted)
@@ -61,6 +70,9 @@ async def test_an_answered_call_goes_initiated_ringing_answered_completed(
     )
     assert ended.answered and ended.hung_up_by == "app" and ended.outcome == "completed"
     assert ended.call_id == started.call_id
+    said = [e for e in seen if isinstance(e, VerbDone)]
+    assert [(e.call_id, e.verb, e.ok) for e in said] == [(started.call_id, "say", True)]
+    assert ended.record.verbs == [("say", said[0].seconds)]
 
 
 @pytest.mark.parametrize(
