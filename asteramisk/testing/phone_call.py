@@ -34,9 +34,9 @@ async def microphone(writer: asyncio.StreamWriter, call: PhoneCall | None) -> No
         while not writer.is_closing():
             frame = silence
             if call is not None and call._speech:
-                if not call.speaking_since:
-                    call.speaking_since = loop.time()
                 frame = bytes(call._speech[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
+                if not call.speaking_since and audioop.rms(frame, SAMPLE_WIDTH) > _SPEECH_RMS:
+                    call.speaking_since = loop.time()  # its first sound, not a lead-in silence
                 del call._speech[:FRAME_BYTES]
                 if not call._speech:
                     call._spoken.set()
@@ -64,7 +64,8 @@ class PhoneCall:
         self._spoken = asyncio.Event()
         self._spoken.set()
         self.speaking_since = 0.0
-        """When (event loop time) the phone began to say what ``say`` queued last."""
+        """When (event loop time) the phone began to say what ``say`` queued last: its first
+        frame louder than silence (a synthesised phrase starts with tens of ms of silence)."""
         self.heard_at: list[float] = []
         """When (event loop time) each piece of audio louder than silence arrived."""
 
