@@ -64,8 +64,11 @@ class OutgoingCall:
         record.started()
 
     def set_status(self, status: str) -> None:
-        """Tell ``status`` once (a status repeated or after the end is not told again)."""
+        """Tell ``status`` once (a status repeated or after the end is not told again, nor
+        ``initiated`` after any other)."""
         if status == self.status or self.status in ("busy", "no answer", "failed", "completed"):
+            return
+        if status == "initiated" and self.status:
             return
         self.status = status
         self._events.publish(CallStatus(call_id=self.record.call_id, status=status))
@@ -80,7 +83,10 @@ class OutgoingCall:
             self._tasks.spawn(result)
 
     def on_event(self, event: dict[str, Any]) -> None:
-        """An ARI event of the call's channel."""
+        """An ARI event of the call's channel. Its events may come before Asterisk's answer
+        to the originate request does: the channel exists, so the call is ``initiated``
+        first."""
+        self.set_status("initiated")
         kind = event.get("type")
         if kind == "ChannelStateChange" and (event.get("channel") or {}).get("state") == "Ringing":
             self.set_status("ringing")

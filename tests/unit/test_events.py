@@ -211,3 +211,26 @@ async def test_speech_says_how_long_synthesis_and_recognition_took(tmp_path: Pat
     assert call.tts.texts == ["Hello there"]  # synthesised once: the second came from disk
     assert all(e.seconds > 0 for e in done)
     assert {e.call_id for e in done} == {"-"}  # outside a call
+
+
+async def test_an_outgoing_call_is_initiated_before_it_rings_whatever_comes_first() -> None:
+    """Asterisk's ``Ringing`` event may come over the websocket before its answer to the
+    originate request over http (a clean-clone CI run saw ringing, initiated, answered)."""
+    from asteramisk.events import CallRecord, CallStatus
+    from asteramisk.lifecycle import TaskSet
+    from asteramisk.outgoing import OutgoingCall
+
+    stream = EventStream()
+    seen = stream.subscribe()
+    told: list[str] = []
+    record = CallRecord(
+        call_id="c1", direction="outbound", transport="ari", from_number="1", to_number="2"
+    )
+    call = OutgoingCall(record, stream, TaskSet(logging.getLogger("t"), "status"), told.append)
+    call.on_event({"type": "ChannelStateChange", "channel": {"state": "Ringing"}})
+    call.set_status("initiated")  # the originate request's answer, late
+    call.on_event({"type": "StasisStart"})
+    call.on_event({"type": "ChannelDestroyed", "cause": 16, "cause_txt": "Normal Clearing"})
+    stream.close()
+    statuses = [e.status async for e in seen if isinstance(e, CallStatus)]
+    assert told == statuses == ["initiated", "ringing", "answered", "completed"]
