@@ -159,7 +159,7 @@ class Communicator(AsyncResource):
             speech.sound_check = functools.partial(sound_plays, self._ami)
             speech.on_timing = speech_timings(self._events)
             self.speech = await resources.enter_async_context(speech)
-            self._audio = AudioSocketServer(host, advertise_host=advertise)
+            self._audio = AudioSocketServer.for_settings(settings, host, advertise)
             resources.push_async_callback(self._audio.close)
             self._resources = resources.pop_all()
 

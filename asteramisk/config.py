@@ -56,6 +56,13 @@ def _int(value: object) -> int:
     raise ValueError("must be a whole number")
 
 
+def _end_ms(value: object) -> int:
+    number = _int(value)
+    if not (number == 0 or 100 <= number <= 10_000):
+        raise ValueError("must be 0 (the default) or from 100 to 10000")
+    return number
+
+
 def _positive_int(value: object) -> int:
     number = _int(value)
     if number < 1:
@@ -183,8 +190,24 @@ VARIABLES: tuple[Variable, ...] = (
         "STT_ENGINE",
         _str,
         "auto",
-        "Speech recogniser: 'pocketsphinx' (offline), 'openai' (OpenAI transcription, "
-        "network), or 'auto' (pocketsphinx if installed).",
+        "Speech recogniser: 'moonshine' (offline), 'pocketsphinx' (offline), 'openai' (OpenAI "
+        "transcription, network), or 'auto' (the first of moonshine and pocketsphinx that is "
+        "installed, else openai).",
+    ),
+    Variable(
+        "VAD_ENGINE",
+        _str,
+        "auto",
+        "How the app hears when a caller starts and stops speaking: 'silero' (Silero's trained "
+        "model, offline, in the local extra), 'energy' (a level detector), or 'auto' (silero if "
+        "installed).",
+    ),
+    Variable(
+        "VAD_END_MS",
+        _end_ms,
+        0,
+        "Milliseconds of quiet after which a caller's turn has ended (0: the detector's tuned "
+        "default, 500 for silero and 700 for energy; longer for callers who pause mid-answer).",
     ),
     Variable(
         "OPENAI_STT_MODEL",

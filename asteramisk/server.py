@@ -201,7 +201,7 @@ class Server(AsyncResource):
             speech.sound_check = functools.partial(sound_plays, ami)
             speech.on_timing = speech_timings(self._events)
             await resources.enter_async_context(speech)
-            audio = AudioSocketServer(host, advertise_host=advertise)
+            audio = AudioSocketServer.for_settings(settings, host, advertise)
             resources.push_async_callback(audio.close)
             registrations = Registrations(
                 Dialplan(ami), settings, ari_app=self.ari_app, agi_url=agi.url

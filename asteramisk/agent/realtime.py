@@ -196,6 +196,8 @@ class _RealtimeCall:
                 self.stream.flush()
                 self._cut_items.add(event.item_id)
             elif isinstance(event, RealtimeAudioEnd):
+                if event.item_id == self._playing_item and event.item_id not in self._cut_items:
+                    self.stream.send(self._down.flush())  # the reply's last few ms
                 if self.session.ending:
                     self._last_words_done.set()
             elif isinstance(event, RealtimeHistoryUpdated):

@@ -78,7 +78,7 @@ class AGIControl(CallControl):
             await self._detach()
         server = await self.audio.ensure_started()
         stream_id = str(uuid.uuid4())
-        stream = server.expect(stream_id)
+        stream = await server.expect(stream_id)
         streaming = self.agi.execute(core.Exec("AudioSocket", [stream_id, server.address]))
         connected: asyncio.Future[Any] = asyncio.ensure_future(stream.connected.wait())
         try:

@@ -53,7 +53,7 @@ class ARIMediaChannels:
         its wait that a hangup ends."""
         server = await self.audio.ensure_started()
         stream_id = str(uuid.uuid4())
-        stream = server.expect(stream_id)
+        stream = await server.expect(stream_id)
         snoop_id, media_id = f"snoop-{stream_id}", f"media-{stream_id}"
         self.open_channels += [snoop_id, media_id]
         for channel_id in (snoop_id, media_id):

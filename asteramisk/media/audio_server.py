@@ -21,6 +21,7 @@ import logging
 import time
 from typing import Any, TypeVar
 
+from asteramisk.config import Settings
 from asteramisk.lifecycle import LISTEN_BACKLOG, AsyncResource, next_or_none
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
@@ -33,6 +34,13 @@ from asteramisk.media.audiosocket import (
 )
 from asteramisk.media.format import FRAME_BYTES, FRAME_SECONDS, SILENT_FRAME
 from asteramisk.media.vad import VoiceActivityDetector, VoiceEvent
+from asteramisk.media.voicing import (
+    EnergyVoicing,
+    SileroModels,
+    SileroVoicing,
+    Voicing,
+    voicing_engine,
+)
 
 __all__ = ["AudioSocketServer", "AudioStream"]
 
@@ -41,21 +49,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 HELLO_TIMEOUT = 2.0
 PLAYOUT_DELAY = 0.3
+"""Seconds after its last frame is sent that the caller may still be hearing it (Asterisk's
+mixing and whisper buffers, then the network): what :meth:`AudioStream.played` waits."""
 GAP_TOLERANCE = 0.2
 """Seconds without audio from Asterisk (more than its usual jitter) after which the missing
 time is heard as silence (see the module docstring)."""
-"""Seconds after its last frame is sent that the caller may still be hearing it (Asterisk's
-mixing and whisper buffers, then the network): what :meth:`AudioStream.played` waits."""
 
 
 class AudioStream:
     """One call's audio: voice events from what the caller says, and audio to send back."""
 
-    def __init__(self, stream_id: str) -> None:
+    def __init__(self, stream_id: str, voicing: Voicing | None = None, *, end_ms: int = 0) -> None:
         self.id = stream_id
         self.connected = asyncio.Event()
         self.closed = asyncio.Event()
-        self.vad = VoiceActivityDetector()
+        self.vad = VoiceActivityDetector(voicing, end_ms=end_ms or None)
         self.events: asyncio.Queue[VoiceEvent] = asyncio.Queue()
         self.speaking = asyncio.Event()
         """Set while the caller speaks."""
@@ -230,13 +238,25 @@ class AudioStream:
 class AudioSocketServer(AsyncResource):
     """Accepts Asterisk's AudioSocket connections for expected streams (see the module)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, advertise_host: str = "") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        advertise_host: str = "",
+        vad: str = "energy",
+        end_ms: int = 0,
+    ) -> None:
         self.host = host
         self.port = port
         self.advertise_host = advertise_host or host
         """The address Asterisk is told to connect to (see :mod:`asteramisk.addresses`)."""
         self._server: asyncio.Server | None = None
         self._expected: dict[str, AudioStream] = {}
+        self.vad, self.end_ms = vad, end_ms
+        """The streams' voice detector (``silero`` or ``energy``) and end-of-turn wait in ms
+        (0: the detector's tuned default)."""
+        self._models = SileroModels() if vad == "silero" else None
         self._connections: set[asyncio.Task[Any]] = set()
         self._starting = asyncio.Lock()
         self._closed = False
@@ -244,6 +264,19 @@ class AudioSocketServer(AsyncResource):
 
     def __repr__(self) -> str:
         return f"<AudioSocketServer {self.host}:{self.port} streams={len(self._expected)}>"
+
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, host: str, advertise_host: str = ""
+    ) -> AudioSocketServer:
+        """A server with the voice detector ``VAD_ENGINE`` and ``VAD_END_MS`` name (a wrong
+        name raises ConfigurationError now)."""
+        return cls(
+            host,
+            advertise_host=advertise_host,
+            vad=voicing_engine(settings.VAD_ENGINE),
+            end_ms=settings.VAD_END_MS,
+        )
 
     @property
     def address(self) -> str:
@@ -273,14 +306,21 @@ class AudioSocketServer(AsyncResource):
                 await self.start()
         return self
 
-    def expect(self, stream_id: str) -> AudioStream:
+    async def expect(self, stream_id: str) -> AudioStream:
         """The stream Asterisk will open with ``stream_id`` (a UUID, lower case)."""
-        stream = AudioStream(stream_id)
+        voicing: Voicing = (
+            await self._models.take() if self._models is not None else EnergyVoicing()
+        )
+        stream = AudioStream(stream_id, voicing, end_ms=self.end_ms)
         self._expected[stream_id] = stream
         return stream
 
     def forget(self, stream_id: str) -> None:
-        self._expected.pop(stream_id, None)
+        """The stream has ended, or will never come: its detector goes back for the next."""
+        stream = self._expected.pop(stream_id, None)
+        voicing = stream.vad.voicing if stream is not None else None
+        if self._models is not None and isinstance(voicing, SileroVoicing):
+            self._models.give(voicing)
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -347,6 +387,8 @@ class AudioSocketServer(AsyncResource):
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._models is not None:
+            self._models.clear()
         if server is not None:
             await server.wait_closed()
 

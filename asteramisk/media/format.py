@@ -14,7 +14,8 @@ import wave
 from pathlib import Path
 from typing import IO
 
-from asteramisk.media.pcm import audioop
+import numpy as np
+import soxr
 
 __all__ = [
     "BYTES_PER_SECOND",
@@ -25,7 +26,9 @@ __all__ = [
     "RATE",
     "SAMPLE_WIDTH",
     "SILENT_FRAME",
+    "SOXR_QUALITY",
     "read_wav",
+    "rms",
     "seconds",
     "to_phone_rate",
     "wav_bytes",
@@ -45,6 +48,9 @@ FRAME_BYTES = BYTES_PER_SECOND * FRAME_MS // 1000
 SILENT_FRAME = bytes(FRAME_BYTES)
 DTMF_KEYS = "0123456789*#"
 """The keys of a telephone keypad."""
+SOXR_QUALITY = "HQ"
+"""soxr's high quality, for every rate conversion: 20-bit precision, a steep anti-alias filter
+(more than 100 dB of alias rejection)."""
 
 
 def seconds(pcm: bytes | bytearray, rate: int = RATE) -> float:
@@ -53,13 +59,22 @@ def seconds(pcm: bytes | bytearray, rate: int = RATE) -> float:
 
 
 def to_phone_rate(pcm: bytes, rate: int) -> bytes:
-    """16-bit mono ``pcm`` at ``rate`` Hz converted to 8 kHz (a whole piece of audio; for a
-    stream of chunks use :class:`asteramisk.media.resample.Resampler`)."""
+    """16-bit mono ``pcm`` at ``rate`` Hz converted to 8 kHz with soxr (a whole piece of
+    audio; for a stream of chunks use :class:`asteramisk.media.resample.Resampler`)."""
     if rate == RATE:
         return pcm
-    pcm = pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH]
-    converted, _ = audioop.ratecv(pcm, SAMPLE_WIDTH, 1, rate, RATE, None)
-    return converted
+    samples = np.frombuffer(pcm, dtype=np.int16, count=len(pcm) // SAMPLE_WIDTH)
+    converted: np.ndarray = soxr.resample(samples, rate, RATE, quality=SOXR_QUALITY)
+    return converted.astype(np.int16, copy=False).tobytes()
+
+
+def rms(pcm: bytes) -> float:
+    """The root mean square of 16-bit ``pcm`` (0 for none): how loud it is."""
+    samples = np.frombuffer(pcm, dtype=np.int16, count=len(pcm) // SAMPLE_WIDTH)
+    if not len(samples):
+        return 0.0
+    values = samples.astype(np.float64)
+    return float(np.sqrt(np.dot(values, values) / len(values)))
 
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[bytes, int]:

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from asteramisk.config import config
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audiosocket import KIND_AUDIO, encode_frame
-from asteramisk.media.format import FRAME_BYTES, FRAME_SECONDS, SAMPLE_WIDTH, to_phone_rate
-from asteramisk.media.pcm import audioop
+from asteramisk.media.format import FRAME_BYTES, FRAME_SECONDS, rms, to_phone_rate
 
 if TYPE_CHECKING:
     from asteramisk.testing.phone import VirtualPhone
@@ -35,7 +34,7 @@ async def microphone(writer: asyncio.StreamWriter, call: PhoneCall | None) -> No
             frame = silence
             if call is not None and call._speech:
                 frame = bytes(call._speech[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
-                if not call.speaking_since and audioop.rms(frame, SAMPLE_WIDTH) > _SPEECH_RMS:
+                if not call.speaking_since and rms(frame) > _SPEECH_RMS:
                     call.speaking_since = loop.time()  # its first sound, not a lead-in silence
                 del call._speech[:FRAME_BYTES]
                 if not call._speech:
@@ -75,7 +74,7 @@ class PhoneCall:
     def on_audio(self, pcm: bytes, now: float) -> None:
         self._audio += pcm
         for start in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
-            if audioop.rms(pcm[start : start + FRAME_BYTES], SAMPLE_WIDTH) > _SPEECH_RMS:
+            if rms(pcm[start : start + FRAME_BYTES]) > _SPEECH_RMS:
                 self._last_speech = now
                 self._speech_since_read = True
                 self.heard_at.append(now)

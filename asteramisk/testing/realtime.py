@@ -24,7 +24,7 @@ from agents.realtime.model_events import (
 )
 from agents.realtime.model_inputs import RealtimeModelSendAudio
 
-from asteramisk.media.pcm import audioop
+from asteramisk.media.format import rms
 from asteramisk.media.resample import Resampler
 
 __all__ = ["TurnEnd", "spoken"]
@@ -49,7 +49,7 @@ class TurnEnd:
     def __call__(self, event: object) -> bool:
         if not isinstance(event, RealtimeModelSendAudio):
             return False
-        if audioop.rms(event.audio, 2) > self.loud:
+        if rms(event.audio) > self.loud:
             self.speech, self.quiet = self.speech + 1, 0
         elif self.speech >= 10:
             self.quiet += 1
@@ -68,7 +68,8 @@ def spoken(text: str, response: str = "r1", item: str = "a1") -> list[RealtimeMo
     from asteramisk.media.tts import create_engine
 
     audio = create_engine(config.TTS_ENGINE).synthesize(text)
-    pcm = Resampler(audio.rate, MODEL_RATE).feed(audio.pcm)
+    resampler = Resampler(audio.rate, MODEL_RATE)
+    pcm = resampler.feed(audio.pcm) + resampler.flush()
     piece = MODEL_RATE // 10 * 2
     events: list[RealtimeModelEvent] = [
         RealtimeModelAudioEvent(

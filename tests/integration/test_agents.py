@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from asteramisk.agent import AgentSession, end_conversation
 from asteramisk.asterisk.ami import AMIClient
-from asteramisk.media.pcm import audioop
+from asteramisk.media.format import rms
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import PhoneCall, VirtualPhone
@@ -340,7 +340,7 @@ async def test_call_with_a_realtime_agent(server: Server, transport: str) -> Non
     # what the model got is the caller's voice at 24 kHz: loud, and three times the samples
     sent = [e.audio for e in model.sent_events if isinstance(e, RealtimeModelSendAudio)]
     assert all(len(pcm) == 3 * 320 for pcm in sent[5:-5])  # 20 ms frames, 8 -> 24 kHz
-    assert max(audioop.rms(pcm, 2) for pcm in sent) > 2000
+    assert max(rms(pcm) for pcm in sent) > 2000
     assert len(session.turns) == 2 and all(t["first_audio"] < 1.0 for t in session.turns)
 
 

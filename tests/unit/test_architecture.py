@@ -147,7 +147,7 @@ _CONSTANT_TABLES = {
     ("asteramisk.media.stt.registry", "ENGINES"),
     ("asteramisk.asterisk.causes", "_CAUSES"),
     ("asteramisk.asterisk.agi_control", "_DIAL_CAUSES"),
-    ("asteramisk.media.stt.pocketsphinx", "_DIGITS"),
+    ("asteramisk.media.stt.registry", "_OFFLINE"),
 }
 # Process-wide state with a documented owner per entry.
 _OWNED = {

@@ -50,8 +50,8 @@ async def test_audio_channels_join_their_bridge_only_once_in_the_application() -
     class Expecting(AudioSocketServer):
         stream: AudioStream | None = None
 
-        def expect(self, stream_id: str) -> AudioStream:
-            self.stream = super().expect(stream_id)
+        async def expect(self, stream_id: str) -> AudioStream:
+            self.stream = await super().expect(stream_id)
             return self.stream
 
     class Bridge:

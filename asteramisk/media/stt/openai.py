@@ -7,13 +7,16 @@ from typing import Any
 
 from asteramisk.exceptions import STTError
 from asteramisk.media.format import FRAME_BYTES, wav_bytes
+from asteramisk.media.stt.phrases import phrases_heard
 
 __all__ = ["OpenAITranscriber"]
 
 
 class OpenAITranscriber:
     """``client`` is an ``openai.AsyncOpenAI`` (default: one from the environment, which reads
-    ``OPENAI_API_KEY``). ``phrases`` become the transcription prompt, which steers spelling."""
+    ``OPENAI_API_KEY``). ``phrases`` become the transcription prompt, which steers spelling, and
+    the phrases said are then found in the transcript, as with every engine
+    (:func:`~asteramisk.media.stt.phrases.phrases_heard`)."""
 
     name = "openai"
 
@@ -41,7 +44,8 @@ class OpenAITranscriber:
                 f"OpenAI transcription ({self.model}) failed: {type(exc).__name__}: {exc}. "
                 "Check OPENAI_API_KEY and the network, or use STT_ENGINE=pocketsphinx."
             ) from exc
-        return str(getattr(result, "text", result)).strip()
+        text = str(getattr(result, "text", result)).strip()
+        return phrases_heard(text, phrases) if phrases else text
 
     async def close(self) -> None:
         return None

@@ -9,7 +9,6 @@ alternatives included, and check which one it said.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -17,22 +16,10 @@ from typing import Any
 from asteramisk.exceptions import ConfigurationError
 from asteramisk.media.format import FRAME_BYTES, RATE, SAMPLE_WIDTH
 from asteramisk.media.resample import Resampler
+from asteramisk.media.stt.phrases import normalise
 from asteramisk.media.stt.worker import POCKETSPHINX, SpeechWorker
 
 __all__ = ["PocketsphinxEngine", "PocketsphinxTranscriber", "normalise"]
-
-_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-
-
-def normalise(text: str) -> str:
-    """Lower case words, digits spelt out, punctuation dropped: how pocketsphinx writes."""
-    words = []
-    for word in re.findall(r"[a-z']+|\d+", text.lower()):
-        if word.isdigit():
-            words.append("ten" if word == "10" else " ".join(_DIGITS[int(d)] for d in word))
-        else:
-            words.append(word)
-    return " ".join(words)
 
 
 class PocketsphinxEngine:
@@ -78,7 +65,8 @@ class PocketsphinxEngine:
         if len(pcm) < FRAME_BYTES:
             return ""
         if rate != 16000:  # the bundled model is trained on 16 kHz speech
-            pcm = Resampler(rate, 16000).feed(pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH])
+            resampler = Resampler(rate, 16000)
+            pcm = resampler.feed(pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH]) + resampler.flush()
         with self._lock:
             search = self._search(phrases)
             decoder = self._decoder

@@ -16,6 +16,12 @@ from asteramisk.media.stt.base import Transcriber
 __all__ = ["ENGINES", "create_transcriber", "engine_name"]
 
 
+def _moonshine(settings: Settings) -> Transcriber:
+    from asteramisk.media.stt.moonshine import MoonshineTranscriber
+
+    return MoonshineTranscriber()
+
+
 def _pocketsphinx(settings: Settings) -> Transcriber:
     from asteramisk.media.stt.pocketsphinx import PocketsphinxTranscriber
 
@@ -29,25 +35,34 @@ def _openai(settings: Settings) -> Transcriber:
 
 
 ENGINES: dict[str, Callable[[Settings], Transcriber]] = {
+    "moonshine": _moonshine,
     "pocketsphinx": _pocketsphinx,
     "openai": _openai,
 }
 """Engine name -> factory (given the owner's settings)."""
 
 
+_OFFLINE = {"moonshine": "moonshine_voice", "pocketsphinx": "pocketsphinx"}
+"""The offline engines, in the order ``auto`` prefers them, and the module each needs."""
+
+
 def engine_name(name: str) -> str:
-    """``name`` as a known engine; ``auto`` is pocketsphinx when installed, else openai."""
+    """``name`` as a known engine; ``auto`` is the first installed of moonshine and
+    pocketsphinx, else openai."""
     name = name.lower()
     if name == "auto":
-        return "pocketsphinx" if importlib.util.find_spec("pocketsphinx") else "openai"
+        for offline, module in _OFFLINE.items():
+            if importlib.util.find_spec(module):
+                return offline
+        return "openai"
     if name not in ENGINES:
         raise ConfigurationError(
             f"STT_ENGINE is {name!r}; it must be one of {', '.join(sorted(ENGINES))} or "
             "'auto' (config.STT_ENGINE = ... or export STT_ENGINE=...)."
         )
-    if name == "pocketsphinx" and importlib.util.find_spec("pocketsphinx") is None:
+    if name in _OFFLINE and importlib.util.find_spec(_OFFLINE[name]) is None:
         raise ConfigurationError(
-            "STT_ENGINE is 'pocketsphinx' but it is not installed: pip install 'asteramisk[local]'."
+            f"STT_ENGINE is {name!r} but it is not installed: pip install 'asteramisk[local]'."
         )
     return name
 

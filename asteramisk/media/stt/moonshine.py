@@ -1,0 +1,116 @@
+"""Moonshine (``moonshine-voice``): offline speech recognition with the tiny English model
+shipped inside its wheel, the ``local`` extra's default.
+
+Chosen by measurement on phone audio (``benchmarks/stt_accuracy.py``, figures in
+``benchmarks/RESULTS.md``): far fewer word errors than pocketsphinx on clean and noisy G.711
+speech, at about a tenth of real time. Its decoder is C++ on onnxruntime, called through ctypes,
+which releases the GIL: transcriptions run in a pool of threads (one model each), as many as
+the machine has cores, so that no call waits behind another's decoding while the event loop
+goes on. Requests beyond what the pool can start soon (``max_waiting``) fail at once with
+:class:`~asteramisk.exceptions.STTError` rather than queue without bound.
+
+With ``phrases=`` the phrases said are found in the free transcript
+(:func:`~asteramisk.media.stt.phrases.phrases_heard`), in the pool's thread too.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from asteramisk.exceptions import ConfigurationError, STTError
+from asteramisk.media.format import FRAME_BYTES, RATE, SAMPLE_WIDTH
+from asteramisk.media.stt.phrases import phrases_heard
+
+__all__ = ["MoonshineTranscriber", "available", "hear", "transcribe_blocking"]
+
+_PACKAGE = "moonshine-voice==0.0.73"
+
+
+def available() -> bool:
+    """Whether moonshine-voice is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("moonshine_voice") is not None
+
+
+_local = threading.local()
+"""Each pool thread's own loaded model (a model is not shared between threads)."""
+
+
+def hear(pcm: bytes, phrases: list[str] | None = None) -> str:
+    """The transcript of 8 kHz ``pcm``, or the phrases heard in it; blocks (what the pool's
+    threads run), loading this thread's model on first use."""
+    text = transcribe_blocking(pcm)
+    return phrases_heard(text, phrases) if phrases else text
+
+
+def transcribe_blocking(pcm: bytes) -> str:
+    """The free transcript of 8 kHz ``pcm``; blocks."""
+    model = getattr(_local, "model", None)
+    if model is None:
+        from moonshine_voice import ModelArch, Transcriber, get_model_path
+
+        model = _local.model = Transcriber(get_model_path("tiny-en"), ModelArch.TINY)
+    samples = array.array("h", pcm[: len(pcm) - len(pcm) % SAMPLE_WIDTH])
+    floats = [s / 32768.0 for s in samples]
+    transcript = model.transcribe_without_streaming(floats, RATE)
+    return " ".join(line.text.strip() for line in transcript.lines).strip()
+
+
+class MoonshineTranscriber:
+    """Moonshine tiny-en in ``workers`` threads (default: one per core); at most
+    ``max_waiting`` requests wait for a free thread (default: four per thread)."""
+
+    name = "moonshine"
+
+    def __init__(self, workers: int | None = None, max_waiting: int | None = None) -> None:
+        if not available():
+            raise ConfigurationError(
+                f"STT_ENGINE is 'moonshine' but it is not installed: pip install "
+                f"'asteramisk[local]' (or pip install '{_PACKAGE}')."
+            )
+        self.workers = workers or os.cpu_count() or 1
+        self.max_waiting = self.workers * 4 if max_waiting is None else max_waiting
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending = 0
+        self._closed = False
+
+    async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
+        if self._closed:
+            raise STTError("The speech recogniser is closed (its Server was closed).")
+        if len(pcm) < FRAME_BYTES:
+            return ""
+        if self._pending >= self.workers + self.max_waiting:
+            raise STTError(
+                f"The speech recogniser is overloaded: {self._pending} transcriptions are "
+                f"running or waiting for its {self.workers} threads. Lower "
+                "MAX_CONCURRENT_CALLS, or use a machine with more cores."
+            )
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="moonshine")
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, hear, pcm, phrases)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise STTError(f"Moonshine could not transcribe: {exc}") from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("moonshine_voice"):
+                raise STTError(f"Moonshine could not transcribe: {exc}") from exc
+            raise
+        finally:
+            self._pending -= 1
+
+    @property
+    def pending(self) -> int:
+        """Transcriptions running or waiting now."""
+        return self._pending
+
+    async def close(self) -> None:
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)

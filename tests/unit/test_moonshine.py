@@ -1,0 +1,63 @@
+"""Moonshine, the offline recogniser of the local extra, for real (its model ships in its wheel)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from asteramisk.config import Config
+from asteramisk.exceptions import STTError
+from asteramisk.media.stt.moonshine import MoonshineTranscriber
+from asteramisk.media.stt.registry import create_transcriber, engine_name
+from tests.unit.speech_audio import spoken, with_noise
+
+
+async def test_it_hears_what_a_caller_says_on_a_phone_line() -> None:
+    engine = MoonshineTranscriber(workers=1)
+    try:
+        heard = await engine.transcribe(spoken("I would like sales please."))
+        assert "sales" in heard.lower()
+        assert await engine.transcribe(spoken("My account number is 4 5 6 7.")) != ""
+    finally:
+        await engine.close()
+
+
+async def test_phrases_bring_back_the_phrase_the_app_expects_even_in_noise() -> None:
+    engine = MoonshineTranscriber(workers=1)
+    options = ["sales", "support", "billing"]
+    try:
+        clean = spoken("I need technical support.")
+        assert await engine.transcribe(clean, options) == "support"
+        assert await engine.transcribe(with_noise(clean, 300), options) == "support"
+        assert await engine.transcribe(spoken("What time do you open?"), options) == ""
+    finally:
+        await engine.close()
+
+
+async def test_too_many_waiting_fails_at_once_instead_of_queueing() -> None:
+    engine = MoonshineTranscriber(workers=1, max_waiting=1)
+    audio = spoken("Hello there, this is a test of the queue.")
+    try:
+        results = await asyncio.gather(
+            *(engine.transcribe(audio) for _ in range(3)), return_exceptions=True
+        )
+        assert [isinstance(r, str) and r != "" for r in results] == [True, True, False]
+        assert isinstance(results[2], STTError) and "overloaded" in str(results[2])
+        assert engine.pending == 0
+        assert await engine.transcribe(audio)  # and then it goes on
+    finally:
+        await engine.close()
+    with pytest.raises(STTError, match="closed"):
+        await engine.transcribe(audio)
+
+
+async def test_less_than_a_frame_is_nothing_said() -> None:
+    engine = MoonshineTranscriber()
+    assert await engine.transcribe(b"\x00\x01" * 10) == ""
+    await engine.close()
+
+
+def test_auto_is_moonshine_when_it_is_installed() -> None:
+    assert engine_name("auto") == "moonshine"
+    assert isinstance(create_transcriber(Config().snapshot()), MoonshineTranscriber)
