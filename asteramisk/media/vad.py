@@ -3,7 +3,8 @@
 Each frame is classified voice or not by a :class:`~asteramisk.media.voicing.Voicing` (Silero's
 trained model, or the energy fallback: see there). Speech starts after ``start_ms`` of voiced
 frames and ends after ``end_ms`` without any (by default the voicing's ``end_ms``, tuned for
-it); the utterance keeps ``pre_ms`` of audio from
+it); the utterance ends ``tail_ms`` after its last voiced frame (the rest of the wait is
+silence a recogniser would only spend time on); the utterance keeps ``pre_ms`` of audio from
 before the start, so the first syllable is not cut. Telephone audio is 8 kHz 16-bit mono.
 """
 
@@ -37,6 +38,7 @@ class VoiceActivityDetector:
         end_ms: int | None = None,
         pre_ms: int = 200,
         max_ms: int = 30_000,
+        tail_ms: int = 200,
     ) -> None:
         self.voicing: Voicing = voicing if voicing is not None else EnergyVoicing()
         self._start_frames = max(1, start_ms // FRAME_MS)
@@ -45,6 +47,8 @@ class VoiceActivityDetector:
         self._max_frames = max_ms // FRAME_MS
         self._before: deque[bytes] = deque(maxlen=max(1, pre_ms // FRAME_MS))
         self._utterance = bytearray()
+        self._voiced_end = 0
+        self._tail_bytes = tail_ms // FRAME_MS * FRAME_BYTES
         self._voiced_run = 0
         self._silent_run = 0
         self.speaking = False
@@ -61,10 +65,13 @@ class VoiceActivityDetector:
                 self.speaking = True
                 self._silent_run = 0
                 self._utterance = bytearray(b"".join(self._before))
+                self._voiced_end = len(self._utterance)
                 self._before.clear()
                 return VoiceEvent("start")
             return None
         self._utterance += frame
+        if voiced:
+            self._voiced_end = len(self._utterance)
         self._silent_run = 0 if voiced else self._silent_run + 1
         too_long = len(self._utterance) >= self._max_frames * FRAME_BYTES
         if self._silent_run >= self._end_frames or too_long:
@@ -77,5 +84,6 @@ class VoiceActivityDetector:
             return None
         self.speaking = False
         self._voiced_run = 0
-        audio, self._utterance = bytes(self._utterance), bytearray()
+        keep = self._voiced_end + self._tail_bytes
+        audio, self._utterance = bytes(self._utterance[:keep]), bytearray()
         return VoiceEvent("end", audio)

@@ -253,3 +253,13 @@ def _mix(a: bytes, b: bytes) -> bytes:
 
     mixed = np.frombuffer(a, np.int16).astype(int) + np.frombuffer(b[: len(a)], np.int16)
     return np.clip(mixed, -32768, 32767).astype(np.int16).tobytes()
+
+
+def test_an_utterance_ends_a_little_after_the_voice_not_after_the_whole_wait() -> None:
+    """The 700 ms of quiet that ends a turn is not the recogniser's to decode: the audio ends
+    200 ms after the last voiced frame."""
+    vad = VoiceActivityDetector(end_ms=700, pre_ms=100)
+    ends = [e for f in frames(SILENCE * 25 + tone(600) + SILENCE * 50) if (e := vad.feed(f))]
+    assert [e.kind for e in ends] == ["start", "end"]
+    # pre_ms counts back from the start, which comes 60 ms (3 voiced frames) into the tone
+    assert len(ends[1].audio) == ((100 - 60) + 600 + 200) * 16
