@@ -234,3 +234,25 @@ async def test_an_outgoing_call_is_initiated_before_it_rings_whatever_comes_firs
     stream.close()
     statuses = [e.status async for e in seen if isinstance(e, CallStatus)]
     assert told == statuses == ["initiated", "ringing", "answered", "completed"]
+
+
+async def test_the_speech_of_a_call_whose_verbs_run_in_the_apps_task_is_that_calls(
+    tmp_path: Path,
+) -> None:
+    """An outgoing call's verbs run in the app's own task, where no call is being served:
+    while a verb runs, its speech (and what it logs) belongs to its call, not to "-"."""
+    from asteramisk.events import CallRecord
+
+    call = fake_call(tmp_path, answers=["yes"])
+    stream = EventStream()
+    events: list[Event] = []
+    stream.observe(events.append)
+    call.speech.on_timing = speech_timings(stream)
+    record = CallRecord(
+        call_id="out-1", direction="outbound", transport="ari", from_number="1", to_number="2"
+    )
+    ui = VoiceUI(call.control, speech=call.speech, remote_number="2", record=record)
+    await ui.say("Your table is booked.")
+    await call.speech.file("Not in a verb.")
+    done = [(e.kind, e.call_id) for e in events if isinstance(e, SpeechDone)]
+    assert done == [("tts", "out-1"), ("tts", "-")]
