@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import struct
 import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from asteramisk.testing import SandboxSettings
 
@@ -37,6 +40,38 @@ def sipp(
     ]
     with open(f"/tmp/sipp-{number}-{port}.log", "wb") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=SCENARIOS)
+
+
+def ulaw(pcm: bytes) -> bytes:
+    """16-bit PCM as G.711 mu-law bytes (the 16-bit form of the encoder)."""
+    x = np.frombuffer(pcm, dtype=np.int16).astype(np.int32)
+    sign = (x < 0).astype(np.int32)
+    magnitude = np.minimum(np.abs(x), 32635) + 0x84
+    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return (~((sign << 7) | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+
+
+def write_pcap(path: Path, pcm: bytes) -> None:
+    """8 kHz ``pcm`` as the RTP SIPp's ``play_pcap_audio`` sends: PCMU, 20 ms packets."""
+    encoded = ulaw(pcm)
+    records = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # Ethernet
+    for number, start in enumerate(range(0, len(encoded) - 159, 160)):
+        rtp = (
+            struct.pack("!BBHII", 0x80, 0, number & 0xFFFF, number * 160, 0x50A4)
+            + encoded[start : start + 160]
+        )
+        udp = struct.pack("!HHHH", 6000, 6002, 8 + len(rtp), 0) + rtp
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, b"\x7f\0\0\1", b"\x7f\0\0\1"
+        )
+        frame = b"\0" * 12 + b"\x08\x00" + ip + udp
+        micros = number * 20_000
+        records.append(
+            struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame))
+        )
+        records.append(frame)
+    path.write_bytes(b"".join(records))
 
 
 def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:

@@ -21,20 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import struct
 import time
 import tracemalloc
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sip_load import SCENARIOS, fds, rss_mb, sipp, sockets, stop, wait_until
+from sip_load import SCENARIOS, fds, rss_mb, sipp, sockets, stop, wait_until, write_pcap
 
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.config import config
 from asteramisk.exceptions import HangupException
 from asteramisk.media.format import RATE, to_phone_rate
-from asteramisk.media.pcm import audioop
 from asteramisk.media.tts import create_engine
 from asteramisk.server import Server
 from asteramisk.testing import Sandbox, SandboxSettings
@@ -55,25 +53,7 @@ def make_pcap(path: Path) -> None:
     """RTP (PCMU, 20 ms packets) of 2.5 s of silence, "yes please", 1.5 s of silence."""
     audio = create_engine().synthesize("Yes please.")
     voiced = to_phone_rate(audio.pcm, audio.rate)
-    pcm = bytes(2 * RATE * 5 // 2) + voiced + bytes(2 * RATE * 3 // 2)
-    ulaw = audioop.lin2ulaw(pcm, 2)
-    records = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # Ethernet
-    for number, start in enumerate(range(0, len(ulaw) - 159, 160)):
-        rtp = (
-            struct.pack("!BBHII", 0x80, 0, number & 0xFFFF, number * 160, 0x50A4)
-            + ulaw[start : start + 160]
-        )
-        udp = struct.pack("!HHHH", 6000, 6002, 8 + len(rtp), 0) + rtp
-        ip = struct.pack(
-            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, b"\x7f\0\0\1", b"\x7f\0\0\1"
-        )
-        frame = b"\0" * 12 + b"\x08\x00" + ip + udp
-        micros = number * 20_000
-        records.append(
-            struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame))
-        )
-        records.append(frame)
-    path.write_bytes(b"".join(records))
+    write_pcap(path, bytes(2 * RATE * 5 // 2) + voiced + bytes(2 * RATE * 3 // 2))
 
 
 class Tally:

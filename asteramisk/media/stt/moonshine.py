@@ -6,7 +6,8 @@ Chosen by measurement on phone audio (``benchmarks/stt_accuracy.py``, figures in
 speech, at about a tenth of real time. Its decoder is C++ on onnxruntime, called through ctypes,
 which releases the GIL: transcriptions run in a pool of threads (one model each), as many as
 the machine has cores, so that no call waits behind another's decoding while the event loop
-goes on. Requests beyond what the pool can start soon (``max_waiting``) fail at once with
+goes on. Requests beyond what the pool can start within a few seconds (``max_waiting``) fail
+at once with
 :class:`~asteramisk.exceptions.STTError` rather than queue without bound.
 
 With ``phrases=`` the phrases said are found in the free transcript
@@ -63,7 +64,9 @@ def transcribe_blocking(pcm: bytes) -> str:
 
 class MoonshineTranscriber:
     """Moonshine tiny-en in ``workers`` threads (default: one per core); at most
-    ``max_waiting`` requests wait for a free thread (default: four per thread)."""
+    ``max_waiting`` requests wait for a free thread (default: 25 per thread, about 2.5 s of
+    work at 0.1 s an answer: past that, a caller would wait longer for the answer to be
+    heard than for a retry)."""
 
     name = "moonshine"
 
@@ -74,7 +77,7 @@ class MoonshineTranscriber:
                 f"'asteramisk[local]' (or pip install '{_PACKAGE}')."
             )
         self.workers = workers or os.cpu_count() or 1
-        self.max_waiting = self.workers * 4 if max_waiting is None else max_waiting
+        self.max_waiting = self.workers * 25 if max_waiting is None else max_waiting
         self._pool: ThreadPoolExecutor | None = None
         self._pending = 0
         self._closed = False

@@ -1,0 +1,207 @@
+"""Callers answering ``prompt()`` by voice, N of them within the same two seconds.
+
+    python benchmarks/speech_load.py [--calls 10 50 100] [--transports ari agi]
+
+SIPp (Debian's ``sip-tester``) places N calls into the sandbox at N/2 calls a second, split
+over five utterances of the speech test set (``data/speech``, both voices, clean; RTP from
+each recording, as PCMU): each caller is quiet for 3 s while the app asks "What would you
+like?", then says its utterance, then waits. The app answers each call with ``prompt()``,
+free (``STT_ENGINE``'s transcript) and with ``phrases=`` (the utterance's list), and hangs up.
+
+Reported per transport, mode and N: answers right (free: every word, after Whisper's
+normaliser; phrases: the expected phrase), the time from the end of the caller's words (the
+call's answer + the words' end in its recording) to ``prompt()`` returning, p50/p90/max, and
+CPU per call of this process (the app, with its recogniser threads) and of Asterisk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sip_load import SCENARIOS, sipp, stop, write_pcap
+from speech_set import VOICES, manifest, raw, speech_bounds
+from stt_accuracy import words
+
+from asteramisk.config import config
+from asteramisk.exceptions import HangupException
+from asteramisk.server import Server
+from asteramisk.testing import Sandbox, SandboxSettings
+from asteramisk.ui import VoiceUI
+
+QUIET_BEFORE, QUIET_AFTER = 3.0, 2.0
+CHOSEN = (  # (file of the set, voice): five answers callers give, each with phrases
+    ("24.wav", "joe"),  # I would like sales please
+    ("25.wav", "slt"),  # I need technical support
+    ("28.wav", "joe"),  # can I speak to an operator
+    ("31.wav", "slt"),  # I would like to cancel my appointment
+    ("10.wav", "joe"),  # no thank you
+)
+NUMBERS = {("ari", "free"): "7500", ("agi", "free"): "7501"}
+NUMBERS |= {("ari", "phrases"): "7502", ("agi", "phrases"): "7503"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    phrases: tuple[str, ...]
+    expect: str
+    words_end: float
+    """Seconds from the start of the recording to the end of the words."""
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    right: int = 0
+    wrong: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def answers() -> list[Answer]:
+    """The chosen utterances; writes speaker-K.pcap and speaker-K.xml for each."""
+    entries = {str(e["file"]): e for e in manifest()}
+    template = (SCENARIOS / "speaker.xml").read_text()
+    chosen = []
+    for k, (file, voice) in enumerate(CHOSEN):
+        assert voice in VOICES
+        entry = entries[file]
+        pcm = raw(voice, file)
+        _, last = speech_bounds(np.frombuffer(pcm, dtype=np.int16))
+        quiet_before = bytes(int(QUIET_BEFORE * 8000) * 2)
+        write_pcap(SCENARIOS / f"speaker-{k}.pcap", quiet_before + pcm + bytes(16000 * 2))
+        scenario = template.replace("77K0", f"77{k}0").replace("SPEECH", f"speaker-{k}.pcap")
+        (SCENARIOS / f"speaker-{k}.xml").write_text(scenario)
+        phrases = entry.get("phrases")
+        assert isinstance(phrases, list)
+        chosen.append(
+            Answer(
+                text=str(entry["text"]),
+                phrases=tuple(phrases),
+                expect=str(entry["expect"]),
+                words_end=QUIET_BEFORE + last / 8000,
+            )
+        )
+    return chosen
+
+
+def asterisk_cpu() -> float:
+    """CPU seconds Asterisk has used (the sandbox's asterisk process)."""
+    pid = subprocess.run(["pgrep", "-o", "-x", "asterisk"], capture_output=True, text=True)
+    stat = Path(f"/proc/{pid.stdout.split()[0]}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def handler(chosen: list[Answer], mode: str, run: Run) -> Any:
+    async def answer_by_voice(ui: VoiceUI) -> None:
+        try:
+            await ui.answer()
+            answered = time.monotonic()
+            said = chosen[int(ui.remote_number[2])]
+            heard = await ui.prompt(
+                "What would you like?",
+                phrases=said.phrases if mode == "phrases" else None,
+                timeout=8,
+                retries=0,
+            )
+            run.latencies.append(time.monotonic() - answered - said.words_end)
+            expected = said.expect if mode == "phrases" else said.text
+            if words(heard) == words(expected):
+                run.right += 1
+            else:
+                run.wrong.append(f"{said.text!r} -> {heard!r}")
+            await ui.hangup()
+        except HangupException:
+            run.failed.append("hung up")
+        except Exception as exc:
+            run.failed.append(f"{type(exc).__name__}: {exc}")
+
+    return answer_by_voice
+
+
+async def one_run(
+    settings: SandboxSettings, server: Server, chosen: list[Answer], number: str, calls: int
+) -> None:
+    rate = max(5.0, calls / 2) / len(chosen)
+    processes = []
+    for k in range(len(chosen)):
+        count = calls // len(chosen) + (k < calls % len(chosen))
+        options = ["-sf", f"speaker-{k}.xml", "-m", str(count), "-r", f"{rate:.2f}"]
+        options += ["-l", str(count), "-recv_timeout", "60000"]
+        processes.append(sipp(settings, number, 28000 + 10 * k, options))
+    try:
+        deadline = time.monotonic() + 120
+        while any(p.poll() is None for p in processes) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        stop([p for p in processes if p.poll() is None])
+
+
+async def main_async(settings: SandboxSettings, counts: list[int], transports: list[str]) -> None:
+    chosen = answers()
+    async with Server(port=0) as server:
+        print(
+            "| transport | mode | callers | right | failed | end of words -> prompt() back "
+            "p50 / p90 / max (s) | app CPU per call (ms) | Asterisk CPU per call (ms) |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for calls in counts:
+            for (transport, mode), number in NUMBERS.items():
+                if transport not in transports:
+                    continue
+                run = Run()
+                await server.register_extension(
+                    number, call_handler=handler(chosen, mode, run), transport=transport
+                )
+                await server.speech.file("What would you like?")  # type: ignore[union-attr]
+                app, asterisk = app_cpu(), asterisk_cpu()
+                await one_run(settings, server, chosen, number, calls)
+                deadline = time.monotonic() + 30
+                while len(run.latencies) + len(run.failed) < calls:
+                    if time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.2)
+                app_ms = (app_cpu() - app) / calls * 1000
+                asterisk_ms = (asterisk_cpu() - asterisk) / calls * 1000
+                await server.unregister_extension(number)
+                lat = sorted(run.latencies) or [float("nan")]
+                p90 = float(np.percentile(lat, 90))
+                print(
+                    f"| {transport} | {mode} | {calls} | {run.right}/{calls} | "
+                    f"{len(run.failed)} | {statistics.median(lat):.2f} / {p90:.2f} / "
+                    f"{lat[-1]:.2f} | {app_ms:.0f} | {asterisk_ms:.0f} |",
+                    flush=True,
+                )
+                for line in run.wrong[:3] + run.failed[:3]:
+                    print(f"    {line}", flush=True)
+                await asyncio.sleep(2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--transports", nargs="+", default=["ari", "agi"])
+    args = parser.parse_args()
+    settings = Sandbox().up()
+    settings.apply()
+    config.MAX_CONCURRENT_CALLS = 300
+    asyncio.run(main_async(settings, args.calls, args.transports))
+
+
+if __name__ == "__main__":
+    main()
