@@ -58,7 +58,23 @@ def run_doctor(out: Callable[[str], None] = print) -> int:
                 out(f"       fix: {line}")
     failed = [check for check in checks if not check.ok]
     out(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    if not failed:
+        for line in SEEING.splitlines():
+            out(line)
     return 1 if failed else 0
+
+
+SEEING = """\
+To see what your app does (docs/observability.rst):
+  logs:    each line of a call carries its call id, with asteramisk.logs.FORMAT as the
+           format and asteramisk.logs.CallIdFilter() on the handler: '[<call id>] ...'
+  events:  async for event in server.events(): started, answered, ended (cause, who hung up,
+           duration), texts, agent turns; make_call(..., on_status=...) for an outgoing call
+  metrics: Server.create(..., metrics_port=9464) serves Prometheus metrics at
+           http://127.0.0.1:9464/metrics (pip install 'asteramisk[metrics]')
+  traces:  asteramisk.tracing.trace(server) makes a span per call and per verb
+           (pip install 'asteramisk[tracing]')"""
+"""What a passing doctor prints last: where to look next."""
 
 
 async def _checks() -> list[Check]:

@@ -51,6 +51,7 @@ def test_a_good_setup_passes(asterisk: SandboxSettings, free_agi_port: None) -> 
         assert "[ok  ] Asterisk reaches our AudioSocket server (127.0.0.1:" in text
         assert "[ok  ] synthesised speech plays (TTS_DELIVERY=auto: file)" in text
     assert "9 passed, 0 failed" in text
+    assert "metrics: Server.create(..., metrics_port=9464)" in text  # and where to look next
 
 
 def test_a_setup_over_tls_passes(asterisk: SandboxSettings, free_agi_port: None) -> None:
