@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asteramisk.config import Settings
@@ -68,6 +69,9 @@ class AudioStream:
         self.speaking = asyncio.Event()
         """Set while the caller speaks."""
         self.keys = ""
+        self.on_pause: Callable[[bytes], None] | None = None
+        """Told the caller's words so far each time they pause mid-turn (what the turn's
+        audio will be if it ends there): for recognition to start early."""
         self.last_voice_at = 0.0
         """When the caller's voice was last heard (``time.monotonic()``), 0 if never."""
         self.frames_received = 0
@@ -127,6 +131,10 @@ class AudioStream:
                 self._emit(event)
 
     def _emit(self, event: VoiceEvent) -> None:
+        if event.kind == "pause":
+            if self.on_pause is not None:
+                self.on_pause(event.audio)
+            return
         if event.kind == "start":
             self.speaking.set()
         else:

@@ -35,7 +35,7 @@ from asteramisk.exceptions import AsteramiskException, ConfigurationError
 from asteramisk.lifecycle import AsyncResource
 from asteramisk.media.format import read_wav, to_phone_rate, write_wav
 from asteramisk.media.http import MediaServer
-from asteramisk.media.stt.base import Transcriber
+from asteramisk.media.stt.base import Prefetching, Transcriber
 from asteramisk.media.stt.registry import create_transcriber
 from asteramisk.media.stt.registry import engine_name as stt_engine_name
 from asteramisk.media.tts.base import TTSEngine
@@ -267,6 +267,15 @@ class Speech(AsyncResource):
                 raise ConfigurationError("No speech recogniser: give Speech a transcriber.")
             self._transcriber = create_transcriber(self._settings)
         return self._transcriber
+
+    def prefetch(self, pcm: bytes) -> None:
+        """The caller has paused with ``pcm`` said so far: an engine that can starts on it,
+        so that little is left to do if the turn ends there (``AudioStream.on_pause``)."""
+        engine = self._transcriber
+        if engine is None and self._settings is not None and not self._closed:
+            engine = self.transcriber
+        if isinstance(engine, Prefetching):
+            engine.prefetch(pcm)
 
     async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
         """The words said in 8 kHz 16-bit ``pcm`` (``phrases``: what may be said)."""

@@ -4,7 +4,9 @@ Each frame is classified voice or not by a :class:`~asteramisk.media.voicing.Voi
 trained model, or the energy fallback: see there). Speech starts after ``start_ms`` of voiced
 frames and ends after ``end_ms`` without any (by default the voicing's ``end_ms``, tuned for
 it); the utterance ends ``tail_ms`` after its last voiced frame (the rest of the wait is
-silence a recogniser would only spend time on); the utterance keeps ``pre_ms`` of audio from
+silence a recogniser would only spend time on); after ``pause_ms`` of quiet a ``pause`` event
+carries the audio so far, so that recognition can start before the turn has ended (see
+:meth:`~asteramisk.media.speech.Speech.prefetch`); the utterance keeps ``pre_ms`` of audio from
 before the start, so the first syllable is not cut. Telephone audio is 8 kHz 16-bit mono.
 """
 
@@ -21,7 +23,9 @@ __all__ = ["FRAME_BYTES", "VoiceActivityDetector", "VoiceEvent"]
 
 @dataclass(frozen=True, slots=True)
 class VoiceEvent:
-    """``kind`` is ``"start"`` (the person began speaking) or ``"end"`` (with the audio)."""
+    """``kind`` is ``"start"`` (the person began speaking), ``"pause"`` (they have been quiet
+    for ``pause_ms``, with the audio so far: the turn may be ending, the end's audio will be
+    the same if they say nothing more) or ``"end"`` (with the audio)."""
 
     kind: str
     audio: bytes = b""
@@ -39,6 +43,7 @@ class VoiceActivityDetector:
         pre_ms: int = 200,
         max_ms: int = 30_000,
         tail_ms: int = 200,
+        pause_ms: int = 300,
     ) -> None:
         self.voicing: Voicing = voicing if voicing is not None else EnergyVoicing()
         self._start_frames = max(1, start_ms // FRAME_MS)
@@ -49,6 +54,7 @@ class VoiceActivityDetector:
         self._utterance = bytearray()
         self._voiced_end = 0
         self._tail_bytes = tail_ms // FRAME_MS * FRAME_BYTES
+        self._pause_frames = max(tail_ms, pause_ms) // FRAME_MS
         self._voiced_run = 0
         self._silent_run = 0
         self.speaking = False
@@ -76,7 +82,13 @@ class VoiceActivityDetector:
         too_long = len(self._utterance) >= self._max_frames * FRAME_BYTES
         if self._silent_run >= self._end_frames or too_long:
             return self.finish()
+        if self._silent_run == self._pause_frames:
+            return VoiceEvent("pause", self._heard())
         return None
+
+    def _heard(self) -> bytes:
+        """The utterance as it would end now: up to ``tail_ms`` after its last voice."""
+        return bytes(self._utterance[: self._voiced_end + self._tail_bytes])
 
     def finish(self) -> VoiceEvent | None:
         """End the utterance in progress now (the call ended); None if there is none."""
@@ -84,6 +96,5 @@ class VoiceActivityDetector:
             return None
         self.speaking = False
         self._voiced_run = 0
-        keep = self._voiced_end + self._tail_bytes
-        audio, self._utterance = bytes(self._utterance[:keep]), bytearray()
+        audio, self._utterance = self._heard(), bytearray()
         return VoiceEvent("end", audio)

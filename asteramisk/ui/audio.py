@@ -80,6 +80,7 @@ class CallAudio:
         """The caller's audio, streaming to this process (opened if it is not)."""
         if self._stream is None or self._stream.closed.is_set():
             self._stream = await self.control.listen()
+            self._stream.on_pause = self.speech.prefetch  # recognition starts at a pause
         return self._stream
 
     @property

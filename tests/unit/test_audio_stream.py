@@ -12,7 +12,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from asteramisk.exceptions import STTError
-from asteramisk.media.audio_server import AudioSocketServer
+from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 from asteramisk.media.audiosocket import (
     KIND_AUDIO,
     KIND_HANGUP,
@@ -43,7 +43,7 @@ def test_vad_finds_an_utterance_and_keeps_its_first_syllable() -> None:
     events = []
     for frame in frames(SILENCE * 25 + tone(600) + SILENCE * 30):
         event = vad.feed(frame)
-        if event is not None:
+        if event is not None and event.kind != "pause":
             events.append(event)
     assert [e.kind for e in events] == ["start", "end"]
     # the whole tone, with 100 ms before it and the 400 ms of silence that ended it
@@ -61,7 +61,7 @@ def test_vad_ignores_a_click_and_steady_noise() -> None:
 def test_vad_short_pause_does_not_end_speech() -> None:
     vad = VoiceActivityDetector(end_ms=700)
     pcm = tone(400) + SILENCE * 15 + tone(400) + SILENCE * 40  # 300 ms pause inside
-    kinds = [e.kind for f in frames(pcm) if (e := vad.feed(f)) is not None]
+    kinds = [e.kind for f in frames(pcm) if (e := vad.feed(f)) is not None and e.kind != "pause"]
     assert kinds == ["start", "end"]
 
 
@@ -229,7 +229,7 @@ def test_vad_is_never_stuck_in_steady_noise() -> None:
     events = []
     for frame in frames(white_noise(10_000, 582)):
         event = vad.feed(frame)
-        if event is not None:
+        if event is not None and event.kind != "pause":
             events.append(event.kind)
         speaking.append(vad.speaking)
     assert not any(speaking[150:])  # from 3 s on: never speaking
@@ -244,7 +244,11 @@ def test_vad_hears_speech_in_noise_and_its_end() -> None:
         _mix(tone(300, 2600), white_noise(300, 582, seed=n)) + white_noise(100, 582, seed=9)
         for n in range(4)
     )
-    kinds = [e.kind for f in frames(noise + speech + noise) if (e := vad.feed(f)) is not None]
+    kinds = [
+        e.kind
+        for f in frames(noise + speech + noise)
+        if (e := vad.feed(f)) is not None and e.kind != "pause"
+    ]
     assert kinds[-2:] == ["start", "end"] and kinds.count("start") <= 2
 
 
@@ -259,7 +263,41 @@ def test_an_utterance_ends_a_little_after_the_voice_not_after_the_whole_wait() -
     """The 700 ms of quiet that ends a turn is not the recogniser's to decode: the audio ends
     200 ms after the last voiced frame."""
     vad = VoiceActivityDetector(end_ms=700, pre_ms=100)
-    ends = [e for f in frames(SILENCE * 25 + tone(600) + SILENCE * 50) if (e := vad.feed(f))]
+    ends = [
+        e
+        for f in frames(SILENCE * 25 + tone(600) + SILENCE * 50)
+        if (e := vad.feed(f)) and e.kind != "pause"
+    ]
     assert [e.kind for e in ends] == ["start", "end"]
     # pre_ms counts back from the start, which comes 60 ms (3 voiced frames) into the tone
     assert len(ends[1].audio) == ((100 - 60) + 600 + 200) * 16
+
+
+def test_a_pause_gives_the_words_so_far_and_the_end_the_same_audio() -> None:
+    """After 300 ms of quiet the turn may be over: the pause carries what the end will carry
+    if nothing more is said, so recognition can start 400 ms before the end (700 ms)."""
+    vad = VoiceActivityDetector(end_ms=700)
+    timeline = []
+    for n, f in enumerate(frames(SILENCE * 10 + tone(600) + SILENCE * 50)):
+        if (event := vad.feed(f)) is not None:
+            timeline.append((event.kind, n, event.audio))
+    kinds = [(kind, n) for kind, n, _ in timeline]
+    assert kinds == [("start", 12), ("pause", 54), ("end", 74)]
+    assert timeline[1][2] == timeline[2][2] != b""
+
+
+def test_a_caller_who_speaks_on_after_a_pause_makes_a_longer_turn() -> None:
+    vad = VoiceActivityDetector(end_ms=700)
+    audio = SILENCE * 10 + tone(400) + SILENCE * 20 + tone(400) + SILENCE * 50
+    timeline = [(e.kind, e.audio) for f in frames(audio) if (e := vad.feed(f)) is not None]
+    assert [kind for kind, _ in timeline] == ["start", "pause", "pause", "end"]
+    assert len(timeline[1][1]) < len(timeline[2][1]) == len(timeline[3][1])
+
+
+async def test_a_stream_tells_its_pauses_and_keeps_them_out_of_its_events() -> None:
+    stream = AudioStream("s1")
+    told: list[bytes] = []
+    stream.on_pause = told.append
+    stream.on_audio(SILENCE * 10 + tone(600) + SILENCE * 50)
+    assert len(told) == 1
+    assert await stream.utterance(1) == told[0]

@@ -61,3 +61,34 @@ async def test_less_than_a_frame_is_nothing_said() -> None:
 def test_auto_is_moonshine_when_it_is_installed() -> None:
     assert engine_name("auto") == "moonshine"
     assert isinstance(create_transcriber(Config().snapshot()), MoonshineTranscriber)
+
+
+async def test_a_turn_transcribed_at_its_pause_is_not_transcribed_again() -> None:
+    """The caller paused: recognition started then; the end of the turn (the same audio)
+    takes that result, another turn does not."""
+    engine = MoonshineTranscriber(workers=1)
+    said = spoken("I would like sales please.")
+    try:
+        engine.prefetch(said)
+        engine.prefetch(said)  # told twice: one transcription
+        assert engine.pending == 1
+        assert await engine.transcribe(said, ["sales", "support"]) == "sales"
+        assert engine.prefetched == 1
+        assert await engine.transcribe(spoken("Support.")) != ""
+        assert engine.prefetched == 1 and engine.pending == 0
+    finally:
+        await engine.close()
+
+
+async def test_unclaimed_prefetches_are_bounded_and_never_an_error() -> None:
+    from asteramisk.media.stt.moonshine import EARLY_KEPT
+
+    engine = MoonshineTranscriber(workers=1, max_waiting=EARLY_KEPT + 10)
+    try:
+        for n in range(EARLY_KEPT + 5):
+            engine.prefetch(bytes([n % 250]) * 3200)
+        assert engine.pending <= EARLY_KEPT + 5
+        await asyncio.sleep(0)
+    finally:
+        await engine.close()
+    assert engine.pending == 0

@@ -7,9 +7,9 @@ as :class:`~asteramisk.exceptions.STTError`, mapped in the engine's adapter.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-__all__ = ["Transcriber"]
+__all__ = ["Prefetching", "Transcriber"]
 
 
 class Transcriber(Protocol):
@@ -23,4 +23,14 @@ class Transcriber(Protocol):
 
     async def close(self) -> None:
         """Release what the engine holds (idempotent)."""
+        ...
+
+
+@runtime_checkable
+class Prefetching(Protocol):
+    """An engine that can start on a caller's words before their turn has ended."""
+
+    def prefetch(self, pcm: bytes) -> None:
+        """Start transcribing ``pcm`` now: a ``transcribe`` of the same audio soon after
+        takes this result (without blocking, and never raising)."""
         ...

@@ -11,15 +11,22 @@ at once with
 :class:`~asteramisk.exceptions.STTError` rather than queue without bound.
 
 With ``phrases=`` the phrases said are found in the free transcript
-(:func:`~asteramisk.media.stt.phrases.phrases_heard`), in the pool's thread too.
+(:func:`~asteramisk.media.stt.phrases.phrases_heard`).
+
+Recognition starts before the turn ends: when the caller pauses (``AudioStream.on_pause``,
+300 ms of quiet, while the turn's end waits 500), :meth:`MoonshineTranscriber.prefetch`
+decodes what they said so far; if they say nothing more, the turn's audio is the same and its
+transcription is already done or under way.
 """
 
 from __future__ import annotations
 
 import array
 import asyncio
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from asteramisk.exceptions import ConfigurationError, STTError
@@ -38,8 +45,15 @@ def available() -> bool:
     return importlib.util.find_spec("moonshine_voice") is not None
 
 
+EARLY_KEPT = 64
+"""Prefetched transcriptions kept for their turn's end (a caller who spoke on leaves one)."""
+
 _local = threading.local()
 """Each pool thread's own loaded model (a model is not shared between threads)."""
+
+
+def _key(pcm: bytes) -> bytes:
+    return hashlib.blake2b(pcm, digest_size=16).digest()
 
 
 def hear(pcm: bytes, phrases: list[str] | None = None) -> str:
@@ -81,31 +95,62 @@ class MoonshineTranscriber:
         self._pool: ThreadPoolExecutor | None = None
         self._pending = 0
         self._closed = False
+        self._early: OrderedDict[bytes, asyncio.Future[str]] = OrderedDict()
+        self.prefetched = 0
+        """Transcriptions that were ready, or under way, when asked for (see prefetch)."""
 
     async def transcribe(self, pcm: bytes, phrases: list[str] | None = None) -> str:
         if self._closed:
             raise STTError("The speech recogniser is closed (its Server was closed).")
         if len(pcm) < FRAME_BYTES:
             return ""
-        if self._pending >= self.workers + self.max_waiting:
-            raise STTError(
-                f"The speech recogniser is overloaded: {self._pending} transcriptions are "
-                f"running or waiting for its {self.workers} threads. Lower "
-                "MAX_CONCURRENT_CALLS, or use a machine with more cores."
-            )
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="moonshine")
-        self._pending += 1
+        future = self._early.pop(_key(pcm), None)
+        if future is None:
+            if self._pending >= self.workers + self.max_waiting:
+                raise STTError(
+                    f"The speech recogniser is overloaded: {self._pending} transcriptions are "
+                    f"running or waiting for its {self.workers} threads. Lower "
+                    "MAX_CONCURRENT_CALLS, or use a machine with more cores."
+                )
+            future = self._submit(pcm)
+        else:
+            self.prefetched += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, hear, pcm, phrases)
+            text = await future
         except (OSError, RuntimeError, ValueError) as exc:
             raise STTError(f"Moonshine could not transcribe: {exc}") from exc
         except Exception as exc:
             if type(exc).__module__.startswith("moonshine_voice"):
                 raise STTError(f"Moonshine could not transcribe: {exc}") from exc
             raise
-        finally:
-            self._pending -= 1
+        return phrases_heard(text, phrases) if phrases else text
+
+    def prefetch(self, pcm: bytes) -> None:
+        """Start on ``pcm`` (the caller paused): :meth:`transcribe` of the same audio takes
+        the result. Only when the pool has room; the oldest unclaimed ones are dropped."""
+        if self._closed or len(pcm) < FRAME_BYTES:
+            return
+        if self._pending >= self.workers + self.max_waiting:
+            return
+        key = _key(pcm)
+        if key not in self._early:
+            self._early[key] = self._submit(pcm)
+            while len(self._early) > EARLY_KEPT:
+                _, dropped = self._early.popitem(last=False)
+                dropped.cancel()
+
+    def _submit(self, pcm: bytes) -> asyncio.Future[str]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="moonshine")
+        self._pending += 1
+        future = asyncio.get_running_loop().run_in_executor(self._pool, transcribe_blocking, pcm)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: asyncio.Future[str]) -> None:
+        self._pending -= 1
+        if not future.cancelled():
+            future.exception()  # retrieved: a prefetch nobody claims is not an error
 
     @property
     def pending(self) -> int:
@@ -114,6 +159,9 @@ class MoonshineTranscriber:
 
     async def close(self) -> None:
         self._closed = True
+        for future in self._early.values():
+            future.cancel()
+        self._early.clear()
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
