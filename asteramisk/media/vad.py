@@ -2,11 +2,12 @@
 
 Each frame is classified voice or not by a :class:`~asteramisk.media.voicing.Voicing` (Silero's
 trained model, or the energy fallback: see there). Speech starts after ``start_ms`` of voiced
-frames and ends after ``end_ms`` without any (by default the voicing's own, tuned for it); the utterance ends ``tail_ms`` after its last voiced frame (the rest of the wait is
-silence a recogniser would only spend time on); after ``pause_ms`` of quiet a ``pause`` event
-carries the audio so far, so that recognition can start before the turn has ended (see
-:meth:`~asteramisk.media.speech.Speech.prefetch`); the utterance keeps ``pre_ms`` of audio from
-before the start, so the first syllable is not cut. Telephone audio is 8 kHz 16-bit mono.
+frames and ends after ``end_ms`` without any (by default the voicing's own, tuned for it).
+The utterance ends ``tail_ms`` after its last voiced frame (the rest of the wait is silence a
+recogniser would only spend time on) and keeps ``pre_ms`` of audio from before the start, so
+the first syllable is not cut. After ``pause_ms`` of quiet a ``pause`` event carries the audio
+so far, so that recognition can start before the turn has ended (see
+:meth:`~asteramisk.media.speech.Speech.prefetch`). Telephone audio is 8 kHz 16-bit mono.
 """
 
 from __future__ import annotations
