@@ -80,15 +80,18 @@ async def test_a_turn_transcribed_at_its_pause_is_not_transcribed_again() -> Non
         await engine.close()
 
 
-async def test_unclaimed_prefetches_are_bounded_and_never_an_error() -> None:
-    from asteramisk.media.stt.moonshine import EARLY_KEPT
-
-    engine = MoonshineTranscriber(workers=1, max_waiting=EARLY_KEPT + 10)
+async def test_prefetches_use_idle_threads_only_and_unclaimed_ones_are_dropped() -> None:
+    engine = MoonshineTranscriber(workers=2)
+    engine.early_kept = 1
+    first, second = spoken("Sales."), spoken("Support.")
     try:
-        for n in range(EARLY_KEPT + 5):
-            engine.prefetch(bytes([n % 250]) * 3200)
-        assert engine.pending <= EARLY_KEPT + 5
-        await asyncio.sleep(0)
+        engine.prefetch(first)
+        engine.prefetch(second)  # the older one, unclaimed, is dropped
+        engine.prefetch(spoken("Billing."))  # both threads busy: not started
+        assert engine.pending <= 2
+        assert await engine.transcribe(second) != "" and engine.prefetched == 1
+        assert await engine.transcribe(first) != "" and engine.prefetched == 1  # done again
     finally:
         await engine.close()
+    await asyncio.sleep(0)
     assert engine.pending == 0

@@ -96,6 +96,7 @@ class MoonshineTranscriber:
         self._pending = 0
         self._closed = False
         self._early: OrderedDict[bytes, asyncio.Future[str]] = OrderedDict()
+        self.early_kept = EARLY_KEPT
         self.prefetched = 0
         """Transcriptions that were ready, or under way, when asked for (see prefetch)."""
 
@@ -127,15 +128,15 @@ class MoonshineTranscriber:
 
     def prefetch(self, pcm: bytes) -> None:
         """Start on ``pcm`` (the caller paused): :meth:`transcribe` of the same audio takes
-        the result. Only when the pool has room; the oldest unclaimed ones are dropped."""
-        if self._closed or len(pcm) < FRAME_BYTES:
-            return
-        if self._pending >= self.workers + self.max_waiting:
+        the result. Only on a thread that would otherwise be idle (a caller who speaks on
+        makes the work wasted: under load it would delay the others); the oldest unclaimed
+        ones are dropped past ``early_kept``."""
+        if self._closed or len(pcm) < FRAME_BYTES or self._pending >= self.workers:
             return
         key = _key(pcm)
         if key not in self._early:
             self._early[key] = self._submit(pcm)
-            while len(self._early) > EARLY_KEPT:
+            while len(self._early) > self.early_kept:
                 _, dropped = self._early.popitem(last=False)
                 dropped.cancel()
 
