@@ -1,10 +1,11 @@
 """The voice loop of an agent on the sandbox (cascade and realtime), and AudioSocket pacing.
 
-    python benchmarks/voice_loop.py [--turns 5] [--streams 50,100,200,400]
+    python benchmarks/voice_loop.py [--turns 5] [--calls 1,20] [--streams 50,100,200,400]
 
-1. Delay of a reply: a VirtualPhone speaks to a call whose handler runs
+1. Delay of a reply, with 1 and with 20 callers at once: VirtualPhones speak to calls whose
+   handler runs
    ``connect_openai_agent`` with a scripted model (no network) and the offline engines
-   (pocketsphinx, piper). From the end of the caller's speech to the first audio of the reply at
+   (``STT_ENGINE``, piper). From the end of the caller's speech to the first audio of the reply at
    the phone, split into: the end-of-speech wait of voice activity detection (its ``end_ms``),
    speech recognition, the agent (scripted: the SDK's own overhead), speech synthesis of the
    first sentence, and the rest, which is the library's own share plus Asterisk's playback
@@ -45,34 +46,60 @@ from asteramisk.ui import VoiceUI
 CALLER = "book a table for friday"
 
 
-async def voice_turns(turns: int) -> list[dict[str, float]]:
+async def voice_turns(turns: int, calls: int = 1) -> list[dict[str, float]]:
+    """``calls`` callers at once, each speaking ``turns`` times to a cascade agent."""
     # A new text every turn and every run (the TTS cache outlives a run): each reply is synthesised.
     run = random.randrange(100, 1000)
-    replies = [[assistant_message(f"Number {run + n}.")] for n in range(turns)]
-    model = ScriptedModel(replies)
     sessions: asyncio.Queue[Any] = asyncio.Queue()
 
     async def handler(ui: VoiceUI) -> None:
         await ui.answer()
-        agent = Agent(name="Bench", model=model)
+        caller = int(ui.remote_number[-2:]) if ui.remote_number[-2:].isdigit() else 0
+        replies = [[assistant_message(f"Number {run + 100 * caller + n}.")] for n in range(turns)]
+        agent = Agent(name="Bench", model=ScriptedModel(replies))
         sessions.put_nowait(
             await ui.connect_openai_agent(
                 agent, phrases=[CALLER], run_config=RunConfig(tracing_disabled=True)
             )
         )
 
-    async with Server(port=0) as server, VirtualPhone("5550190") as phone:
+    async with Server(port=0) as server:
         await server.register_extension("7100", call_handler=handler)
-        rows = [{"phone": heard - done} for done, heard in await talk(phone, "7100", turns)]
-        session = await asyncio.wait_for(sessions.get(), 10)
-    vad_wait = 0.7  # VoiceActivityDetector end_ms
-    for row, turn in zip(rows, session.turns, strict=False):
-        row["vad"] = vad_wait
-        row["stt"] = turn["stt"]
-        row["agent"] = turn["first_text"] - turn["stt"]
-        row["tts"] = turn["first_audio"] - turn["first_text"]
-        row["rest"] = row["phone"] - vad_wait - turn["first_audio"]
+        phones = [VirtualPhone(f"55501{n:02d}") for n in range(calls)]
+        for phone in phones:
+            await phone.start()
+        try:
+            talked = await asyncio.gather(*(talk(phone, "7100", turns) for phone in phones))
+            done = [await asyncio.wait_for(sessions.get(), 20) for _ in phones]
+        finally:
+            for phone in phones:
+                await phone.close()
+    vad_wait = end_wait()
+    rows = []
+    for session, times in zip(done, talked, strict=True):
+        for (ended, heard), turn in zip(times, session.turns, strict=False):
+            rows.append(
+                {
+                    "phone": heard - ended,
+                    "vad": vad_wait,
+                    "stt": turn["stt"],
+                    "agent": turn["first_text"] - turn["stt"],
+                    "tts": turn["first_audio"] - turn["first_text"],
+                    "rest": heard - ended - vad_wait - turn["first_audio"],
+                }
+            )
     return rows
+
+
+def end_wait() -> float:
+    """The end-of-turn wait of the detector a Server of these settings gives its calls."""
+    from asteramisk.config import config
+    from asteramisk.media.voicing import EnergyVoicing, SileroVoicing, voicing_engine
+
+    if config.VAD_END_MS:
+        return config.VAD_END_MS / 1000
+    silero = voicing_engine(config.VAD_ENGINE) == "silero"
+    return (SileroVoicing.end_ms if silero else EnergyVoicing.end_ms) / 1000
 
 
 async def realtime_turns(turns: int, transport: str) -> list[dict[str, float]]:
@@ -195,16 +222,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--streams", default="50,100,200,400")
+    parser.add_argument("--calls", default="1,20", help="cascade calls at once")
     args = parser.parse_args()
     Sandbox().up().apply()
-    rows = asyncio.run(voice_turns(args.turns))
-    print("| turn | caller stops -> reply heard | VAD end wait | STT | agent | TTS | rest |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     keys = ["phone", "vad", "stt", "agent", "tts", "rest"]
-    for n, row in enumerate(rows, 1):
-        print(f"| {n} | " + " | ".join(f"{row[k] * 1000:.0f} ms" for k in keys) + " |")
-    medians = {k: statistics.median(r[k] for r in rows) for k in keys}
-    print("| median | " + " | ".join(f"{medians[k] * 1000:.0f} ms" for k in keys) + " |")
+    print("Cascade (scripted model, offline STT and TTS), median of every turn, and p90:")
+    print(
+        "| calls at once | caller stops -> reply heard (p90) | VAD end wait | STT | agent "
+        "| TTS | rest |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for calls in (int(c) for c in args.calls.split(",")):
+        rows = asyncio.run(voice_turns(args.turns, calls))
+        med = {k: statistics.median(r[k] for r in rows) for k in keys}
+        p90 = sorted(r["phone"] for r in rows)[int(0.9 * (len(rows) - 1))]
+        cells = [f"{med['phone'] * 1000:.0f} ms ({p90 * 1000:.0f} ms)"]
+        cells += [f"{med[k] * 1000:.0f} ms" for k in keys[1:]]
+        print(f"| {calls} | " + " | ".join(cells) + " |", flush=True)
     print()
     print("Realtime mode (scripted model):")
     print("| transport | caller stops -> reply heard | model's turn wait | audio into the call |")
