@@ -48,11 +48,13 @@ from asteramisk.events import CallRecord, Event, EventStream, Subscription, Text
 from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
 from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.audio_server import AudioSocketServer
+from asteramisk.media.machine import MachineSettings
 from asteramisk.media.speech import Speech
 from asteramisk.outgoing import OutgoingCall, StatusCallback
 from asteramisk.ui import UI, TextUI, VoiceUI
 from asteramisk.ui.arguments import check_channel
 from asteramisk.ui.conversations import conversations
+from asteramisk.ui.machine import detect_answerer
 
 __all__ = ["Communicator"]
 
@@ -68,6 +70,19 @@ def _caller_id(number: str, name: str) -> str:
             "character, which a caller ID cannot carry: remove them."
         )
     return f'"{name}" <{number}>' if name else number
+
+
+def _destination(
+    recipient_number: str | None, channel: str | None, settings: Settings
+) -> tuple[str, str]:
+    """make_call's endpoint to dial and the remote party's number (or channel)."""
+    if (recipient_number is None) == (channel is None):
+        raise ValueError("make_call needs recipient_number or channel (one of the two).")
+    if channel is not None:
+        channel = check_channel("make_call", channel)
+        return channel, channel
+    remote = check_number(str(recipient_number), "recipient_number")
+    return f"PJSIP/{remote}@{settings.ASTERISK_PSTN_ENDPOINT}", remote
 
 
 class Communicator(AsyncResource):
@@ -185,6 +200,7 @@ class Communicator(AsyncResource):
         callerid_name: str | None = None,
         ui_class: type[VoiceUI] = VoiceUI,
         on_status: StatusCallback | None = None,
+        detect_machine: bool | MachineSettings = False,
     ) -> VoiceUI:
         """Call ``recipient_number`` (through the PSTN endpoint) or ``channel`` (a dial
         string such as ``PJSIP/100``); return its ``VoiceUI`` once answered.
@@ -192,16 +208,12 @@ class Communicator(AsyncResource):
         Raises :class:`CallFailedException` (with ``cause``) when the call is busy, refused
         or not answered within ``timeout`` seconds. Cancelling the waiting task hangs up.
         ``on_status(status)`` is told each status of the call, ``initiated`` to
-        ``completed`` (:mod:`asteramisk.outgoing`).
+        ``completed`` (:mod:`asteramisk.outgoing`). ``detect_machine`` (True, or
+        thresholds): listen to the callee first; ``ui.answered_by`` says ``human``,
+        ``machine`` or ``unknown`` (:mod:`asteramisk.ui.machine`).
         """
         ari, settings, speech, audio = self._require_ari()
-        if (recipient_number is None) == (channel is None):
-            raise ValueError("make_call needs recipient_number or channel (one of the two).")
-        if channel is not None:
-            endpoint = remote = check_channel("make_call", channel)
-        else:
-            remote = check_number(str(recipient_number), "recipient_number")
-            endpoint = f"PJSIP/{remote}@{settings.ASTERISK_PSTN_ENDPOINT}"
+        endpoint, remote = _destination(recipient_number, channel, settings)
         number = check_number(callerid_number or self.callerid_number, "callerid_number")
         name = callerid_name if callerid_name is not None else self.callerid_name
         caller_id = _caller_id(number, name)
@@ -274,7 +286,10 @@ class Communicator(AsyncResource):
         )
         ui.answered = True
         self._uis.add(ui)
-        log.info("Outgoing call to %s answered", remote)
+        if detect_machine:
+            settings_ = detect_machine if isinstance(detect_machine, MachineSettings) else None
+            ui.answered_by = await detect_answerer(ui.audio, settings_)
+        log.info("Outgoing call to %s answered (by %s)", remote, ui.answered_by or "-")
         return ui
 
     # -- texts ---------------------------------------------------------------------------

@@ -69,6 +69,9 @@ class AudioStream:
         self.speaking = asyncio.Event()
         """Set while the caller speaks."""
         self.keys = ""
+        self.frame_listeners: list[Callable[[bytes, bool], None]] = []
+        """Told each 20 ms frame of the caller's audio, and whether the VAD found voice in
+        it (answering-machine and beep detection listen so)."""
         self.on_pause: Callable[[bytes], None] | None = None
         """Told the caller's words so far each time they pause mid-turn (what the turn's
         audio will be if it ends there): for recognition to start early."""
@@ -124,9 +127,12 @@ class AudioStream:
             self._tap.put_nowait(pcm)
         for start in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
             self.frames_received += 1
-            event = self.vad.feed(pcm[start : start + FRAME_BYTES])
+            frame = pcm[start : start + FRAME_BYTES]
+            event = self.vad.feed(frame)
             if self.vad.voiced:
                 self.last_voice_at = time.monotonic()
+            for listener in self.frame_listeners:
+                listener(frame, self.vad.voiced)
             if event is not None:
                 self._emit(event)
 

@@ -109,6 +109,16 @@ class PhoneCall:
         if wait:
             await self.wait_said()
 
+    async def send(self, pcm: bytes, *, wait: bool = True) -> None:
+        """Play 8 kHz 16-bit ``pcm`` into the call (a tone, a recording), after what
+        ``say`` queued; returns once it has been played (``wait=False``: at once)."""
+        if self.ended.is_set():
+            raise HangupException("the call has ended")
+        self._spoken.clear()
+        self._speech += pcm
+        if wait:
+            await self.wait_said()
+
     async def wait_said(self) -> None:
         """Wait until everything ``say`` queued has been spoken (or the call ended)."""
         ended = asyncio.ensure_future(self.ended.wait())

@@ -21,6 +21,7 @@ from asteramisk.exceptions import HangupException
 from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import DTMF_KEYS
 from asteramisk.media.speech import Speech
+from asteramisk.ui import machine
 from asteramisk.ui.arguments import (
     check_keys,
     check_positive,
@@ -65,6 +66,9 @@ class VoiceUI(CallVerbs):
         """The call's audio both ways: what the verbs below and the voice agents use."""
         self._pending_keys = ""
         self.transcript: list[tuple[str, str]] = []
+        self.answered_by: str | None = None
+        """``human``, ``machine`` or ``unknown`` on a call placed with
+        ``detect_machine=True``; None when nobody asked."""
 
     @property
     def barge_in(self) -> bool:
@@ -274,6 +278,14 @@ class VoiceUI(CallVerbs):
                 if not task.done():
                     task.cancel()
         return await self._transcribe(audio, phrases, stream), True
+
+    async def wait_for_beep(self, *, timeout: float = 30.0) -> bool:
+        """Wait until a voicemail's greeting has ended, to leave a message: True at the end
+        of its beep, False after 2 s of quiet once it spoke (no beep), after ``timeout``
+        seconds, or if the call ended (see :mod:`asteramisk.ui.machine`)."""
+        check_positive("wait_for_beep", timeout, "timeout")
+        self._check_open()
+        return await machine.wait_for_beep(self.audio, timeout)
 
     async def _connect_agent(self, agent: Any, options: dict[str, Any]) -> AgentSession:
         from asteramisk.agent.connect import run_on_call
