@@ -136,9 +136,10 @@ def _load() -> Any:
 
 class SileroModels:
     """Loaded Silero models, lent to one stream at a time and kept for the next (at most
-    ``keep``); a new one is loaded in a thread. Owned by an AudioSocketServer."""
+    ``keep`` idle ones: about 11 MB each); a new one is loaded in a thread. Owned by an
+    AudioSocketServer."""
 
-    def __init__(self, keep: int = 64) -> None:
+    def __init__(self, keep: int = 16) -> None:
         self.keep = keep
         self._free: list[Any] = []
         self.loaded = 0
