@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from asteramisk.exceptions import HangupException
+from asteramisk.media.audio_server import AudioStream
 from asteramisk.media.format import FRAME_BYTES
 from asteramisk.media.machine import BeepDetector, MachineDetector, MachineSettings
 from asteramisk.media.voicing import SileroModels
+from asteramisk.testing.fakes import fake_call
+from asteramisk.ui.machine import detect_answerer
 from tests.unit.speech_audio import spoken, with_noise
 
 GREETING = (
@@ -79,3 +85,44 @@ def test_speech_and_noise_are_not_beeps() -> None:
         assert not any(detector.feed(f) for f in frames(with_noise(spoken(text), 200)))
     assert not any(detector.feed(f) for f in frames(with_noise(bytes(8000 * 2 * 4), 800)))
     assert not any(detector.feed(f) for f in frames(beep(60)))  # a click of tone is not one
+
+
+async def feeding(stream: AudioStream, pcm: bytes) -> None:
+    """Asterisk's side: ``pcm`` arrives on the call's stream, 100 ms at a time."""
+    await asyncio.sleep(0.01)
+    for start in range(0, len(pcm), 1600):
+        stream.on_audio(pcm[start : start + 1600])
+        await asyncio.sleep(0)
+
+
+async def test_a_call_is_answered_by_whoever_its_audio_says(tmp_path: Path) -> None:
+    for audio, expected in (
+        (bytes(4000) + spoken("Hello?") + bytes(32000), "human"),
+        (spoken(GREETING), "machine"),
+        (bytes(64000), "unknown"),
+    ):
+        call = fake_call(tmp_path)
+        stream = await call.ui.audio.stream()
+        feeder = asyncio.create_task(feeding(stream, audio))
+        assert await detect_answerer(call.ui.audio) == expected
+        assert stream.frame_listeners == []  # it stopped listening
+        await feeder
+
+
+async def test_wait_for_beep_returns_at_the_beep_or_the_quiet_after_the_greeting(
+    tmp_path: Path,
+) -> None:
+    for audio, expected in (
+        (spoken(GREETING) + beep(400) + bytes(16000), True),
+        (spoken(GREETING) + bytes(48000), False),  # no beep: 2 s of quiet end it
+    ):
+        call = fake_call(tmp_path)
+        stream = await call.ui.audio.stream()
+        feeder = asyncio.create_task(feeding(stream, audio))
+        assert await call.ui.wait_for_beep(timeout=10) is expected
+        await feeder
+    call = fake_call(tmp_path)
+    assert await call.ui.wait_for_beep(timeout=0.2) is False  # nothing came
+    await call.control.hangup()
+    with pytest.raises(HangupException):
+        await call.ui.wait_for_beep(timeout=1)
