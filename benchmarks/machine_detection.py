@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import statistics
 import time
 from collections import Counter
 
-import numpy as np
-
 from asteramisk.communicator import Communicator
-from asteramisk.media.format import RATE
 from asteramisk.testing import Sandbox
 from asteramisk.testing.phone import VirtualPhone
 from asteramisk.testing.phone_call import PhoneCall
@@ -34,7 +30,6 @@ MACHINES = [
     "Hello, you have reached the Smith family. We cannot come to the phone right now, but "
     "if you leave your name and number we will call you back.",
 ]
-BEEP = (np.sin(2 * math.pi * 1000 * np.arange(RATE // 2) / RATE) * 12000).astype(np.int16)
 
 
 async def one(
@@ -50,7 +45,7 @@ async def one(
         if kind != "silence":
             await call.say(text)
         if kind == "machine":
-            await call.send(BEEP.tobytes())
+            await call.beep()
             beep_end.append(time.monotonic())
 
     acting = asyncio.create_task(act())

@@ -9,10 +9,12 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from asteramisk.config import config
 from asteramisk.exceptions import HangupException
 from asteramisk.media.audiosocket import KIND_AUDIO, encode_frame
-from asteramisk.media.format import FRAME_BYTES, FRAME_SECONDS, rms, to_phone_rate
+from asteramisk.media.format import FRAME_BYTES, FRAME_SECONDS, RATE, rms, to_phone_rate
 
 if TYPE_CHECKING:
     from asteramisk.testing.phone import VirtualPhone
@@ -118,6 +120,10 @@ class PhoneCall:
         self._speech += pcm
         if wait:
             await self.wait_said()
+
+    async def beep(self, *, ms: int = 500, hz: float = 1000.0) -> None:
+        """Play a voicemail's beep into the call (a pure tone), after what ``say`` queued."""
+        await self.send(tone(ms, hz))
 
     async def wait_said(self) -> None:
         """Wait until everything ``say`` queued has been spoken (or the call ended)."""
@@ -227,6 +233,12 @@ class IncomingCall:
         )
         async with asyncio.timeout(5):
             await self.ended.wait()
+
+
+def tone(ms: int, hz: float, amplitude: int = 12000) -> bytes:
+    """A pure tone, as 8 kHz 16-bit PCM (a voicemail's beep is one)."""
+    samples = np.arange(ms * RATE // 1000)
+    return (np.sin(2 * np.pi * hz * samples / RATE) * amplitude).astype(np.int16).tobytes()
 
 
 def _synthesise(text: str) -> bytes:

@@ -4,11 +4,9 @@ a person, like a voicemail (a greeting, then a beep) or with silence."""
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import numpy as np
 import pytest
 
 from asteramisk.communicator import Communicator
@@ -22,11 +20,6 @@ GREETING = (
     "Hi, you have reached the voicemail of John Smith. I cannot take your call right now. "
     "Please leave your name, your number and a short message after the tone."
 )
-
-
-def beep(ms: int = 500, hz: float = 1000.0) -> bytes:
-    n = np.arange(ms * 8)
-    return (np.sin(2 * math.pi * hz * n / 8000) * 12000).astype(np.int16).tobytes()
 
 
 @pytest.fixture
@@ -91,7 +84,7 @@ async def test_a_voicemail_is_a_machine_and_the_message_goes_after_its_beep(
     async def voicemail(call: PhoneCall) -> None:
         nonlocal beep_ended
         await call.say(GREETING)
-        await call.send(beep())
+        await call.beep()
         beep_ended = time.monotonic()
 
     ui, call, decided = await placed(communicator, phone, voicemail)

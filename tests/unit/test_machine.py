@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from asteramisk.exceptions import HangupException
@@ -15,6 +13,7 @@ from asteramisk.media.format import FRAME_BYTES
 from asteramisk.media.machine import BeepDetector, MachineDetector, MachineSettings
 from asteramisk.media.voicing import SileroModels
 from asteramisk.testing.fakes import fake_call
+from asteramisk.testing.phone_call import tone
 from asteramisk.ui.machine import detect_answerer
 from tests.unit.speech_audio import spoken, with_noise
 
@@ -25,8 +24,7 @@ GREETING = (
 
 
 def beep(ms: int = 400, hz: float = 1000.0) -> bytes:
-    n = np.arange(ms * 8)
-    return (np.sin(2 * math.pi * hz * n / 8000) * 12000).astype(np.int16).tobytes()
+    return tone(ms, hz)
 
 
 def frames(pcm: bytes) -> list[bytes]:
