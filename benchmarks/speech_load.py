@@ -12,6 +12,9 @@ Reported per transport, mode and N: answers right (free: every word, after Whisp
 normaliser; phrases: the expected phrase), the time from the end of the caller's words (the
 call's answer + the words' end in its recording) to ``prompt()`` returning, p50/p90/max, and
 CPU per call of this process (the app, with its recogniser threads) and of Asterisk.
+
+Then the IVR case as a regression guard (``--ivr 500``): 500 calls at once answer, hear a
+welcome, press 1 (RFC 2833, from sip-tester's own pcap), hear a thank-you and are hung up.
 """
 
 from __future__ import annotations
@@ -192,15 +195,77 @@ async def main_async(settings: SandboxSettings, counts: list[int], transports: l
                 await asyncio.sleep(2)
 
 
+def ivr_handler(run: Run) -> Any:
+    async def ivr(ui: VoiceUI) -> None:
+        try:
+            await ui.answer()
+            started = time.monotonic()
+            await ui.say("Welcome. Press 1.")
+            key = await ui.gather(num_digits=1, timeout=8)
+            await ui.say("Thank you.")
+            run.latencies.append(time.monotonic() - started)
+            if key == "1":
+                run.right += 1
+            else:
+                run.wrong.append(f"pressed {key!r}")
+            await ui.hangup()
+        except HangupException:
+            run.failed.append("hung up")
+        except Exception as exc:
+            run.failed.append(f"{type(exc).__name__}: {exc}")
+
+    return ivr
+
+
+async def ivr_guard(settings: SandboxSettings, calls: int, transports: list[str]) -> None:
+    """The IVR case, ``calls`` at once: answer, say, gather a key (RFC 2833), say, hang up."""
+    async with Server(port=0) as server:
+        print(
+            "\n| IVR transport | calls at once | key heard | failed | app CPU per call (ms) "
+            "| Asterisk CPU per call (ms) |"
+        )
+        print("|---|---|---|---|---|---|")
+        for transport in transports:
+            run = Run()
+            await server.register_extension(
+                "7510", call_handler=ivr_handler(run), transport=transport
+            )
+            for phrase in ("Welcome. Press 1.", "Thank you."):
+                await server.speech.file(phrase)  # type: ignore[union-attr]
+            app, asterisk = app_cpu(), asterisk_cpu()
+            options = ["-sf", "ivr_caller.xml", "-m", str(calls), "-r", "50", "-rp", "1000"]
+            options += ["-l", str(calls), "-recv_timeout", "60000"]
+            process = sipp(settings, "7510", 28100, options)
+            deadline = time.monotonic() + 180
+            while process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+            stop([process] if process.poll() is None else [])
+            app_ms = (app_cpu() - app) / calls * 1000
+            asterisk_ms = (asterisk_cpu() - asterisk) / calls * 1000
+            await server.unregister_extension("7510")
+            print(
+                f"| {transport} | {calls} | {run.right}/{calls} | {len(run.failed)} | "
+                f"{app_ms:.1f} | {asterisk_ms:.1f} |",
+                flush=True,
+            )
+            for line in run.wrong[:3] + run.failed[:3]:
+                print(f"    {line}", flush=True)
+            await asyncio.sleep(3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--calls", type=int, nargs="*", default=[10, 50, 100])
     parser.add_argument("--transports", nargs="+", default=["ari", "agi"])
+    parser.add_argument("--ivr", type=int, default=500, help="IVR calls at once (0: none)")
     args = parser.parse_args()
     settings = Sandbox().up()
     settings.apply()
-    config.MAX_CONCURRENT_CALLS = 300
-    asyncio.run(main_async(settings, args.calls, args.transports))
+    config.MAX_CONCURRENT_CALLS = max(300, args.ivr)
+    if args.calls:
+        asyncio.run(main_async(settings, args.calls, args.transports))
+    if args.ivr:
+        asyncio.run(ivr_guard(settings, args.ivr, args.transports))
 
 
 if __name__ == "__main__":
