@@ -131,15 +131,26 @@ class AudioStream:
             event = self.vad.feed(frame)
             if self.vad.voiced:
                 self.last_voice_at = time.monotonic()
-            for listener in self.frame_listeners:
-                listener(frame, self.vad.voiced)
+            if self.frame_listeners:
+                self._tell_listeners(frame, self.vad.voiced)
             if event is not None:
                 self._emit(event)
+
+    def _tell_listeners(self, frame: bytes, voiced: bool) -> None:
+        for listener in tuple(self.frame_listeners):
+            try:
+                listener(frame, voiced)
+            except Exception:  # a listener's bug must not end the call's audio
+                log.exception("A frame listener of stream %s failed; it is removed", self.id)
+                self.frame_listeners.remove(listener)
 
     def _emit(self, event: VoiceEvent) -> None:
         if event.kind == "pause":
             if self.on_pause is not None:
-                self.on_pause(event.audio)
+                try:
+                    self.on_pause(event.audio)
+                except Exception:  # early recognition is an optimisation: never fatal
+                    log.exception("Starting recognition at a pause of stream %s failed", self.id)
             return
         if event.kind == "start":
             self.speaking.set()

@@ -301,3 +301,24 @@ async def test_a_stream_tells_its_pauses_and_keeps_them_out_of_its_events() -> N
     stream.on_audio(SILENCE * 10 + tone(600) + SILENCE * 50)
     assert len(told) == 1
     assert await stream.utterance(1) == told[0]
+
+
+async def test_a_failing_listener_is_dropped_and_the_stream_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream = AudioStream("s2")
+    seen: list[bool] = []
+
+    def broken(frame: bytes, voiced: bool) -> None:
+        raise RuntimeError("a bug")
+
+    def pause(audio: bytes) -> None:
+        raise RuntimeError("another bug")
+
+    stream.frame_listeners += [broken, lambda frame, voiced: seen.append(voiced)]
+    stream.on_pause = pause
+    stream.on_audio(SILENCE * 10 + tone(600) + SILENCE * 50)
+    assert stream.frame_listeners[0] is not broken and len(stream.frame_listeners) == 1
+    assert len(seen) == 10 + 30 + 50 and any(seen)  # the other listener heard every frame
+    assert await stream.utterance(1)  # and the turn still came
+    assert "frame listener" in caplog.text and "at a pause" in caplog.text
