@@ -4,11 +4,11 @@ shipped inside its wheel, the ``local`` extra's default.
 Chosen by measurement on phone audio (``benchmarks/stt_accuracy.py``, figures in
 ``benchmarks/RESULTS.md``): far fewer word errors than pocketsphinx on clean and noisy G.711
 speech, at about a tenth of real time. Its decoder is C++ on onnxruntime, called through ctypes,
-which releases the GIL: transcriptions run in a pool of threads (one model each), as many as
-the machine has cores, so that no call waits behind another's decoding while the event loop
-goes on. Requests beyond what the pool can start within a few seconds (``max_waiting``) fail
-at once with
-:class:`~asteramisk.exceptions.STTError` rather than queue without bound.
+which releases the GIL: transcriptions run in a pool of threads (one model each, about 150 MB),
+as many as the machine has cores, so that no call waits behind another's decoding while the
+event loop goes on. Requests beyond what the pool can start within a few seconds
+(``max_waiting``) fail at once with :class:`~asteramisk.exceptions.STTError` rather than
+queue without bound.
 
 With ``phrases=`` the phrases said are found in the free transcript
 (:func:`~asteramisk.media.stt.phrases.phrases_heard`).
