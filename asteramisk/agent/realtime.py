@@ -156,12 +156,14 @@ class _RealtimeCall:
 
     async def _uplink(self) -> None:
         frames = self.stream.tap()
-        up = Resampler(RATE, MODEL_RATE)
+        # going up, nothing to filter out: cubic interpolation, frame by frame, no delay
+        up = Resampler(RATE, MODEL_RATE, quality="QQ")
         while True:
             pcm = await frames.get()
             if not pcm:
                 return  # the call ended
-            await self.rt.send_audio(up.feed(pcm))
+            if converted := up.feed(pcm):
+                await self.rt.send_audio(converted)
 
     async def _barge_in(self) -> None:
         """The caller speaking over the agent stops it at once."""

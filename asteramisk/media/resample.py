@@ -5,8 +5,10 @@ soxr's high-quality filter rejects what the lower rate cannot carry by more than
 interpolation and box filter used before let aliases through at 6-16 dB, and a cached prompt
 lost more to our conversion than to G.711). A :class:`Resampler` converts audio that arrives
 in chunks of any size (an odd byte count included) as if it were one piece; the filter looks
-ahead, so the output lags the input by its delay (about 16 ms going down to 8 kHz, 50 ms going
-up from it), which ``flush()`` gives back at the end of a piece. soxr saturates rather than
+ahead and works in blocks, so the output comes about every 60 ms (at 20 ms chunks), and
+``flush()`` gives back what it holds at the end of a piece. Where that delay matters and no
+aliasing can happen (a caller's 8 kHz voice going up to a realtime model), ``quality="QQ"``
+interpolates (cubic) with none. soxr saturates rather than
 wrapping a loud sample around.
 """
 
@@ -23,12 +25,15 @@ __all__ = ["Resampler"]
 class Resampler:
     """Converts a stream of 16-bit mono PCM from ``from_rate`` to ``to_rate`` (in Hz)."""
 
-    __slots__ = ("_carry", "_from", "_stream", "_to")
+    __slots__ = ("_carry", "_from", "_stream", "_to", "quality")
 
-    def __init__(self, from_rate: int, to_rate: int) -> None:
+    def __init__(self, from_rate: int, to_rate: int, *, quality: str = SOXR_QUALITY) -> None:
         if from_rate <= 0 or to_rate <= 0:
             raise ValueError(f"sample rates must be positive, not {from_rate} -> {to_rate}")
         self._from, self._to = from_rate, to_rate
+        self.quality = quality
+        """soxr's quality: ``HQ`` (the default) or, going up where no delay is wanted,
+        ``QQ`` (cubic interpolation: going up there are no aliases to filter out)."""
         self._stream: soxr.ResampleStream | None = None
         self._carry = b""  # an odd byte
 
@@ -58,7 +63,7 @@ class Resampler:
     def _convert(self, samples: np.ndarray, *, last: bool) -> bytes:
         if self._stream is None:
             self._stream = soxr.ResampleStream(
-                self._from, self._to, 1, dtype="int16", quality=SOXR_QUALITY
+                self._from, self._to, 1, dtype="int16", quality=self.quality
             )
         out: np.ndarray = self._stream.resample_chunk(samples, last=last)
         return out.tobytes()

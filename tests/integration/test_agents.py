@@ -337,7 +337,8 @@ async def test_call_with_a_realtime_agent(server: Server, transport: str) -> Non
         ("agent", "Your table is booked. See you on Friday."),
         ("agent", "Goodbye."),
     ]
-    # what the model got is the caller's voice at 24 kHz: loud, and three times the samples
+    # what the model got is the caller's voice at 24 kHz: loud, and three times the samples,
+    # frame by frame (no resampler's block delay on the way to the model)
     sent = [e.audio for e in model.sent_events if isinstance(e, RealtimeModelSendAudio)]
     assert all(len(pcm) == 3 * 320 for pcm in sent[5:-5])  # 20 ms frames, 8 -> 24 kHz
     assert max(rms(pcm) for pcm in sent) > 2000

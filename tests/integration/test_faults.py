@@ -294,7 +294,7 @@ async def test_an_audiosocket_cut_mid_stream_ends_the_stream_not_the_call(
         await agi.execute(core.Answer())
         async with AudioSocketServer() as audio, FaultProxy("127.0.0.1", audio.port) as proxy:
             stream_id = str(uuid.uuid4())
-            stream = audio.expect(stream_id)
+            stream = await audio.expect(stream_id)
             app = agi.execute(core.Exec("AudioSocket", [stream_id, f"127.0.0.1:{proxy.port}"]))
             await asyncio.wait_for(stream.connected.wait(), 5)
             await asyncio.sleep(0.5)  # streaming (our side sends its 20 ms frames)

@@ -111,3 +111,12 @@ def test_chunks_of_any_size_give_what_one_piece_gives(cuts: list[int]) -> None:
 def test_bad_rates_are_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         Resampler(0, 8000)
+
+
+def test_going_up_without_delay_frame_by_frame() -> None:
+    """A caller's 20 ms frames going up to a realtime model: cubic interpolation (QQ) gives
+    each frame's 60 ms at 24 kHz at once, where the high-quality filter holds 60 ms back."""
+    frames = [tone(440, 8000, 0.02) for _ in range(20)]
+    quick, careful = Resampler(8000, 24000, quality="QQ"), Resampler(8000, 24000)
+    assert [len(quick.feed(f)) for f in frames][2:] == [3 * 320] * 18
+    assert [len(careful.feed(f)) for f in frames][:3] == [0, 0, 0]
