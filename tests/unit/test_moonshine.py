@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from asteramisk.config import Config
 from asteramisk.exceptions import STTError
+from asteramisk.media.format import read_wav
 from asteramisk.media.stt.moonshine import MoonshineTranscriber
 from asteramisk.media.stt.registry import create_transcriber, engine_name
 from tests.unit.speech_audio import spoken, with_noise
+
+SPEECH_SET = Path(__file__).parents[2] / "benchmarks" / "data" / "speech"
 
 
 async def test_it_hears_what_a_caller_says_on_a_phone_line() -> None:
@@ -95,3 +99,17 @@ async def test_prefetches_use_idle_threads_only_and_unclaimed_ones_are_dropped()
         await engine.close()
     await asyncio.sleep(0)
     assert engine.pending == 0
+
+
+async def test_the_quiet_before_the_words_is_not_heard_as_a_word() -> None:
+    # A SIP peer sends exact zeros for quiet; with the VAD's pre-roll, 300-400 ms of it come
+    # before the words, and tiny-en's own segmenter made them a segment of their own: "You".
+    engine = MoonshineTranscriber(workers=1)
+    quiet = bytes(3200 * 2)  # 0.4 s
+    try:
+        for file, first in (("10.wav", "no"), ("28.wav", "can")):  # the shipped speech set
+            pcm, _ = read_wav(SPEECH_SET / "joe" / file)
+            heard = await engine.transcribe(quiet + pcm)
+            assert heard.split()[0].strip(",.?").lower() == first, heard
+    finally:
+        await engine.close()
