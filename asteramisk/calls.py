@@ -59,10 +59,13 @@ class CallDispatch:
         tasks: TaskSet,
         events: EventStream,
         default_handler: Callable[[VoiceUI], Awaitable[None]],
+        music_check: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.settings, self.registrations = settings, registrations
         self.speech, self.audio, self.ari, self.router = speech, audio, ari, router
         self.tasks, self.events, self.default_handler = tasks, events, default_handler
+        self.music_check = music_check
+        """Checks a music-on-hold class before a call holds with it."""
         self.active: set[asyncio.Task[Any]] = set()
         """The tasks of the calls whose handlers run now."""
         self.calls_served = 0
@@ -89,6 +92,7 @@ class CallDispatch:
         if registration is not None:
             endpoint = self.settings.ASTERISK_PSTN_ENDPOINT
             control = AGIControl(agi, endpoint, audio=self.audio, ari=self.ari)
+            control.music_check = self.music_check
             caller = known(agi.env.get("agi_callerid"))
             await self.serve(registration, control, caller, known(agi.env.get("agi_calleridname")))
 
@@ -114,6 +118,7 @@ class CallDispatch:
             router=self.router,
             audio=self.audio,
         )
+        control.music_check = self.music_check
         self.router.add(channel_id, control.on_event, control.reconcile)
         self.tasks.spawn(control.follow())
         caller = channel.get("caller") or {}
@@ -168,6 +173,8 @@ class CallDispatch:
         try:
             handler = registration.call_handler or self.default_handler
             outcome, error = await run_handler(handler, ui)
+            if control.handoff is not None:  # connected to another call until either ends
+                await control.handoff
         finally:
             self.active.discard(task)
             # the app hung up itself, or the caller was gone (HangupException); else the

@@ -40,6 +40,7 @@ from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
 from asteramisk.asterisk.messaging import check_number, send_message
+from asteramisk.asterisk.music import MusicClasses
 from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.calls import speech_timings
@@ -115,6 +116,7 @@ class Communicator(AsyncResource):
         self.speech: Speech | None = None
         """Speech synthesis and recognition of this communicator's calls."""
         self._ami: AMIClient | None = None
+        self._music: MusicClasses | None = None
         self._ari: ARIClient | None = None
         self._audio: AudioSocketServer | None = None
         self._resources = contextlib.AsyncExitStack()
@@ -162,6 +164,7 @@ class Communicator(AsyncResource):
         self.ari_app = f"{settings.ASTERISK_ARI_APP}-out-{uuid.uuid4().hex[:8]}"
         async with contextlib.AsyncExitStack() as resources:
             self._ami = await resources.enter_async_context(AMIClient.from_settings(settings))
+            self._music = MusicClasses(self._ami)
             if settings.is_set("ASTERISK_ARI_USER") and settings.is_set("ASTERISK_ARI_PASS"):
                 ari = ARIClient.from_settings(settings, app=self.ari_app)
                 self._ari = await resources.enter_async_context(ari)
@@ -235,6 +238,7 @@ class Communicator(AsyncResource):
         control = ARIControl(
             ari, channel_id, settings.ASTERISK_PSTN_ENDPOINT, router=self._router, audio=audio
         )
+        control.music_check = self._music.check if self._music else None
         self._router.add(
             channel_id, lambda event: self._on_event(channel_id, control, event), control.reconcile
         )

@@ -50,6 +50,7 @@ from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.asterisk.messaging import check_number, send_message
+from asteramisk.asterisk.music import MusicClasses
 from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.calls import CallDispatch, speech_timings
@@ -227,6 +228,7 @@ class Server(AsyncResource):
             tasks=self._tasks,
             events=self._events,
             default_handler=self.call_handler,
+            music_check=MusicClasses(ami).check,
         )
         agi.add_route("call", self._calls.on_agi_call)
         agi.add_route("text", texts.on_text)

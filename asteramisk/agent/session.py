@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from asteramisk.exceptions import HangupException
+from asteramisk.exceptions import CallFailedException, HangupException
 
 if TYPE_CHECKING:
     from agents import RunConfig
@@ -61,6 +61,9 @@ class AgentSession:
     """Set by ``end_conversation``: the conversation ends after the agent's reply."""
     transfer_to: str = ""
     """Set by ``transfer_call``: the call is transferred after the agent's reply."""
+    transfer_announcement: str = ""
+    """Set by ``transfer_call``: said to the transfer's target before the caller is connected
+    (a warm transfer: the call is then handed off, ``ui.handed_off``); empty: a blind one."""
     transcript: list[tuple[str, str]] = field(default_factory=list)
     """``("user" | "agent", text)`` in order."""
     turns: list[dict[str, float]] = field(default_factory=list)
@@ -96,6 +99,17 @@ async def run_session(ui: UI, body: Callable[[AgentSession], Awaitable[None]]) -
 async def end_call_for_agent(session: AgentSession, ui: VoiceUI) -> None:
     """The agent ended the call on ``ui``: transfer it if the agent asked to, else hang up."""
     session.ended_by = "agent"
+    if session.transfer_to and session.transfer_announcement:
+        target = await ui.start_transfer(session.transfer_to)
+        try:
+            await target.say(session.transfer_announcement)
+        except HangupException:  # the target hung up: the caller is still ours
+            await ui.unhold()
+            raise CallFailedException(
+                f"The transfer to {session.transfer_to} failed: it hung up.", cause=16
+            ) from None
+        await ui.complete_transfer(target)
+        return
     if session.transfer_to:
         await ui.transfer(session.transfer_to)
     await ui.hangup()

@@ -32,16 +32,20 @@ def end_conversation() -> str:
 
 
 @function_tool
-def transfer_call(destination: str) -> str:
+def transfer_call(destination: str, announcement: str = "") -> str:
     """Transfer the caller to a person or department, after your reply.
 
     Args:
         destination: the phone number or extension to transfer to.
+        announcement: what to tell the person before the caller is connected (who is
+            calling and why, in a sentence or two): a warm transfer, the caller on hold
+            meanwhile. Leave it empty to put the caller straight through.
     """
     session = current_session.get()
     if not destination.strip().lstrip("+").isalnum():
         return f"{destination!r} is not a number to transfer to."
     session.transfer_to = destination.strip()
+    session.transfer_announcement = announcement.strip()
     session.ending = True
     return f"The caller will be transferred to {destination} after your reply."
 

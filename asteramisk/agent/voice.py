@@ -156,6 +156,6 @@ async def _speak_reply(
     if interrupted:
         log.debug("The caller interrupted the agent after %r", said)
         session.ending = False  # the caller is still talking: hear them out
-        session.transfer_to = ""
+        session.transfer_to = session.transfer_announcement = ""
         return [*history, {"role": "assistant", "content": said + " ..."}]
     return run.to_input_list()

@@ -124,6 +124,14 @@ class AGIControl(CallControl):
     async def hangup(self) -> None:
         await self._run(core.Hangup())
 
+    async def _start_music(self, music_class: str) -> None:
+        # The music is a generator on the channel: it plays while the session waits for the
+        # next command, and a command that plays (or the stream) stops it.
+        await self._run(core.SetMusic(True, music_class))
+
+    async def unhold(self) -> None:
+        await self._run(core.SetMusic(False))
+
     async def play(
         self, sound: str, escape_digits: str = ALL_KEYS, interrupt: asyncio.Event | None = None
     ) -> str | None:

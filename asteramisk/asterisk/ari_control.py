@@ -7,6 +7,8 @@ import contextlib
 from typing import Any
 
 from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.ari_bridge import bridge_until_one_leaves, connect_for_good
+from asteramisk.asterisk.ari_leg import ARILeg
 from asteramisk.asterisk.ari_media import ARIMediaChannels
 from asteramisk.asterisk.ari_playback import ARIPlaybacks
 from asteramisk.asterisk.ari_transfer import ARITransfer
@@ -56,7 +58,11 @@ class ARIControl(CallControl):
             ari, channel_id, self.keys, self.gone, self._request, self._alive
         )
         self._stream: AudioStream | None = None
+        self._audio = audio
         self._audio_channels = ARIMediaChannels(ari, channel_id, router, audio, self.on_event)
+        self.legs: list[ARIControl] = []
+        """The calls placed from this one (:meth:`dial`), hung up with it (:meth:`close`)
+        unless handed on (:meth:`release_leg`)."""
         self._releasing: asyncio.Task[None] | None = None
 
     # -- events, routed by the server ----------------------------------------------------
@@ -190,6 +196,51 @@ class ARIControl(CallControl):
             raise _not_recorded(name, event)
         return Recording(name, self.ari)
 
+    async def _start_music(self, music_class: str) -> None:
+        await self._request("channels", "startMoh", channelId=self.channel_id, mohClass=music_class)
+
+    async def unhold(self) -> None:
+        await self._request("channels", "stopMoh", channelId=self.channel_id)
+
+    async def dial(
+        self, destination: str, *, timeout: float, caller_id: str | None = None
+    ) -> ARIControl:
+        leg = ARILeg(self.ari, dial_target(destination, self.pstn_endpoint))
+        control = ARIControl(
+            self.ari, leg.channel_id, self.pstn_endpoint, router=self.router, audio=self._audio
+        )
+        control.music_check = self.music_check
+
+        def on_event(event: dict[str, Any]) -> None:
+            leg.on_event(event)
+            control.on_event(event)
+            if event.get("type") == "ChannelDestroyed":
+                self.router.remove(leg.channel_id)
+
+        self.router.add(leg.channel_id, on_event, control.reconcile)
+        try:
+            await leg.place(self._request, self._until, timeout=timeout, caller_id=caller_id)
+        except BaseException:
+            self.router.remove(leg.channel_id)
+            raise
+        self.legs.append(control)
+        return control
+
+    async def bridge(self, other: CallControl) -> None:
+        if not isinstance(other, ARIControl):
+            raise TypeError(
+                f"Only calls over ARI can be bridged, not a call over {type(other).__name__}."
+            )
+        await bridge_until_one_leaves(self.ari, [self, other])
+
+    def hand_off(self, other: CallControl) -> None:
+        if not isinstance(other, ARIControl):
+            raise TypeError(
+                f"Only calls over ARI can be connected, not a call over {type(other).__name__}."
+            )
+        self.release_leg(other)
+        self.handoff = asyncio.ensure_future(connect_for_good(self.ari, [self, other]))
+
     async def transfer(self, destination: str) -> None:
         """Bridge the caller with a new call to ``destination`` until one side hangs up
         (see :class:`~asteramisk.asterisk.ari_transfer.ARITransfer`)."""
@@ -229,8 +280,20 @@ class ARIControl(CallControl):
                 await self.destroyed.wait()
 
     async def close(self) -> None:
-        """Hang up the audio stream's channels and destroy its bridge."""
+        """Hang up the audio stream's channels and destroy its bridge, and the calls placed
+        from this one that are still up."""
         await self._audio_channels.close()
+        legs, self.legs = self.legs, []
+        for leg in legs:
+            await leg.close()
+            if not leg.gone.is_set():
+                await self.ari.hang_up(leg.channel_id)
+            self.router.remove(leg.channel_id)
+
+    def release_leg(self, leg: CallControl) -> None:
+        """``leg`` (placed from this call) is no longer this call's to hang up."""
+        if leg in self.legs:
+            self.legs.remove(leg)
 
     async def reconcile(self) -> None:
         """After the ARI connection came back: what happened to the call while it was down.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 
 from asteramisk.asterisk.recordings import Recording
 from asteramisk.media.audio_server import AudioStream
@@ -85,6 +86,54 @@ class CallControl(ABC):
 
     @abstractmethod
     async def variable(self, name: str) -> str | None: ...
+
+    music_check: Callable[[str], Awaitable[None]] | None = None
+    """Set by the call's owner: raises PlaybackError unless Asterisk has the music-on-hold
+    class given (:class:`~asteramisk.asterisk.music.MusicClasses`)."""
+
+    async def hold(self, music_class: str) -> None:
+        """Play Asterisk's music-on-hold class ``music_class`` to the caller until
+        :meth:`unhold` (PlaybackError if Asterisk has no such class)."""
+        if self.music_check is not None:
+            await self.music_check(music_class)
+        await self._start_music(music_class)
+
+    async def _start_music(self, music_class: str) -> None:
+        raise NotImplementedError(f"Music on hold is not available on {type(self).__name__}.")
+
+    async def unhold(self) -> None:
+        """Stop the music on hold."""
+        raise NotImplementedError(f"Music on hold is not available on {type(self).__name__}.")
+
+    async def dial(
+        self, destination: str, *, timeout: float, caller_id: str | None = None
+    ) -> CallControl:
+        """Place a new call to ``destination`` (a number, through the PSTN trunk, or a
+        channel) from this call's owner; its control once answered
+        (:class:`~asteramisk.exceptions.CallFailedException` if not). While it rings, a
+        hangup of this call raises ``HangupException`` and hangs it up."""
+        raise NotImplementedError(
+            f"Placing a second call from a call needs the ARI transport; this call uses "
+            f"{type(self).__name__}. Register the number with transport='ari' (the default)."
+        )
+
+    async def bridge(self, other: CallControl) -> None:
+        """Connect this call and ``other`` (both the app's) until either leaves; the one that
+        stays is the app's again."""
+        raise NotImplementedError(
+            f"Bridging calls needs the ARI transport; this call uses {type(self).__name__}. "
+            "Register the number with transport='ari' (the default)."
+        )
+
+    handoff: asyncio.Future[None] | None = None
+    """Set by :meth:`hand_off`: done once the call and the other have both ended."""
+
+    def hand_off(self, other: CallControl) -> None:
+        """Connect this call and ``other`` for good: when either leaves, the other is hung
+        up (:attr:`handoff` is done then). Returns at once."""
+        raise NotImplementedError(
+            f"Connecting calls needs the ARI transport; this call uses {type(self).__name__}."
+        )
 
     async def listen(self) -> AudioStream:
         """The caller's audio, streamed to this process (for speech recognition)."""

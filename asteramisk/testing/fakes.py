@@ -124,6 +124,8 @@ class FakeCallControl(CallControl):
         self.sent_dtmf: list[str] = []
         self.recorded: list[str] = []
         self.transferred: list[str] = []
+        self.music: str | None = None
+        """The music-on-hold class playing now (``hold``), or None."""
         self.answered = False
         self.hung_up = False
         """Whether the app hung up."""
@@ -306,6 +308,15 @@ class FakeCallControl(CallControl):
         self._check()
         await self._detach()
         self.transferred.append(destination)
+
+    async def _start_music(self, music_class: str) -> None:
+        self._check()
+        await self._detach()
+        self.music = music_class
+
+    async def unhold(self) -> None:
+        self._check()
+        self.music = None
 
     async def variable(self, name: str) -> str | None:
         self._check()

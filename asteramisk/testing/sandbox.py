@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DIR = "/var/cache/asteramisk"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm")
+PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-moh-opsound-gsm")
+"""Asterisk, its English prompts, and music on hold (the files of its ``default`` class)."""
 ASTERISK = "/usr/sbin/asterisk"
 
 Progress = Callable[[str], None]
@@ -109,15 +110,24 @@ class Sandbox:
 
     @property
     def provisioned(self) -> bool:
-        return (self.root / ASTERISK.lstrip("/")).is_file() and (
-            self.root / "usr/share/asterisk/sounds/en_US_f_Allison/hello-world.gsm"
-        ).is_file()
+        return (self.root / ASTERISK.lstrip("/")).is_file() and not self.missing_packages()
+
+    def missing_packages(self) -> list[str]:
+        """The packages of :data:`PACKAGES` not installed in the cache."""
+        info = self.root / "var/lib/dpkg/info"
+        return [name for name in PACKAGES if not (info / f"{name}.list").is_file()]
 
     def provision(self, progress: Progress = log.info) -> None:
-        """Debootstrap Asterisk into the cache, unless it is there already."""
+        """Debootstrap Asterisk into the cache, unless it is there already (a cache made
+        before a package was added to :data:`PACKAGES` gets it with apt)."""
         if self.provisioned:
             return
         _require_root()
+        if (self.root / ASTERISK.lstrip("/")).is_file():
+            missing = self.missing_packages()
+            progress(f"Adding {', '.join(missing)} to the sandbox in {self.root}...")
+            _apt_install(self.root, missing, self.directory / "apt.log")
+            return
         debootstrap = shutil.which("debootstrap") or (
             "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
         )
@@ -396,4 +406,30 @@ def check_ports(settings: SandboxSettings) -> None:
                     f"Port {port} ({name}) on {settings.host} is taken by another program. "
                     "Stop it, or choose other sandbox ports with "
                     "ASTERAMISK_SANDBOX_AMI_PORT / ASTERAMISK_SANDBOX_HTTP_PORT."
+                )
+
+
+def _apt_install(root: Path, packages: list[str], log_file: Path) -> None:
+    """Install ``packages`` into the Debian tree at ``root`` with its own apt."""
+    environment = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    with log_file.open("w") as out:
+        # A mirror's snapshot of sid may be older than its Valid-Until (debootstrap does
+        # not check it either).
+        apt = ["apt-get", "-q", "-o", "Acquire::Check-Valid-Until=false"]
+        for command in (
+            [*apt, "update"],
+            [*apt, "install", "-y", "--no-install-recommends", *packages],
+        ):
+            done = subprocess.run(
+                ["chroot", str(root), *command],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise SandboxError(
+                    f"Could not add {', '.join(packages)} to the sandbox ({' '.join(command)} "
+                    f"exited {done.returncode}). Last lines of {log_file}:\n"
+                    f"{_tail(log_file, 8)}\nRemove {root.parent} to provision it anew."
                 )

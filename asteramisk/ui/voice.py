@@ -30,7 +30,7 @@ from asteramisk.ui.arguments import (
 )
 from asteramisk.ui.audio import CallAudio
 from asteramisk.ui.base import DIGIT_WORDS, spoken_digits
-from asteramisk.ui.call_verbs import CallVerbs
+from asteramisk.ui.links import CallLinks
 from asteramisk.ui.timing import timed_verbs
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ __all__ = ["VoiceUI"]
 
 
 @timed_verbs("say", "play", "gather", "prompt", "record", "transfer")
-class VoiceUI(CallVerbs):
+class VoiceUI(CallLinks):
     """A phone call (see the module docstring)."""
 
     is_call = True
@@ -86,6 +86,7 @@ class VoiceUI(CallVerbs):
         already; a key that stops it counts for the next ``gather``."""
         if self._pending_keys:
             return  # the caller already answered: do not make them listen
+        await self.unhold()
         key = await playing()
         if key:
             self._pending_keys += key
@@ -286,6 +287,13 @@ class VoiceUI(CallVerbs):
         check_positive("wait_for_beep", timeout, "timeout")
         self._check_open()
         return await machine.wait_for_beep(self.audio, timeout)
+
+    def _placed_call(self, control: CallControl, number: str) -> VoiceUI:
+        target = VoiceUI(
+            control, speech=self.audio.speech, remote_number=number, local_number=self.local_number
+        )
+        target.answered = True
+        return target
 
     async def _connect_agent(self, agent: Any, options: dict[str, Any]) -> AgentSession:
         from asteramisk.agent.connect import run_on_call
