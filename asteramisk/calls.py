@@ -91,7 +91,7 @@ class CallDispatch:
         registration = self.admit(number)
         if registration is not None:
             endpoint = self.settings.ASTERISK_PSTN_ENDPOINT
-            control = AGIControl(agi, endpoint, audio=self.audio, ari=self.ari)
+            control = AGIControl(agi, endpoint, audio=self.audio, ari=self.ari, router=self.router)
             control.music_check = self.music_check
             caller = known(agi.env.get("agi_callerid"))
             await self.serve(registration, control, caller, known(agi.env.get("agi_calleridname")))

@@ -9,10 +9,13 @@ from typing import Any, TypeVar, cast
 
 from asteramisk.agi import AGI, core
 from asteramisk.agi.protocol import Response
+from asteramisk.asterisk.agi_stasis import StasisVisit
 from asteramisk.asterisk.ari import ARIClient
+from asteramisk.asterisk.ari_control import ARIControl, hang_up_leg
 from asteramisk.asterisk.causes import describe_cause
 from asteramisk.asterisk.control import ALL_KEYS, CallControl, dial_target
 from asteramisk.asterisk.recordings import RECORDING_SPOOL, Recording, recording_name
+from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.exceptions import ActionError, CallFailedException, PlaybackError, RecordingError
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
@@ -41,6 +44,7 @@ class AGIControl(CallControl):
         *,
         audio: AudioSocketServer,
         ari: ARIClient | None = None,
+        router: StasisRouter | None = None,
     ) -> None:
         self.agi = agi
         self.call_id = agi.env.get("agi_uniqueid", "")
@@ -49,8 +53,12 @@ class AGIControl(CallControl):
         self.pstn_endpoint = pstn_endpoint
         self.audio = audio
         """The AudioSocket server of the call's owner, which Asterisk streams the audio to."""
+        self.router = router
+        """The owner's Stasis router, for visits to ARI (:meth:`in_stasis`)."""
         self._stream: AudioStream | None = None
         self._streaming: asyncio.Future[str] | None = None  # the EXEC AudioSocket
+        self._visit: StasisVisit | None = None  # the EXEC Stasis
+        self.legs: list[CallControl] = []
 
     async def _run(self, action: core.Action[T]) -> T:
         """Execute ``action``; a failure because the caller is gone becomes a hangup.
@@ -58,7 +66,7 @@ class AGIControl(CallControl):
         Asterisk answers ``result=-1`` to a command the hangup interrupted, a moment before
         its ``HANGUP`` line: the channel's status tells the two apart.
         """
-        if self._streaming is not None:
+        if self._streaming is not None or self._visit is not None:
             await self._detach()
         try:
             return await self.agi.execute(action)
@@ -102,8 +110,34 @@ class AGIControl(CallControl):
         self._stream, self._streaming = stream, streaming
         return stream
 
+    async def in_stasis(self) -> ARIControl:
+        """The call in the owner's Stasis application, driven over ARI until the next AGI
+        primitive brings it back (:class:`~asteramisk.asterisk.agi_stasis.StasisVisit`)."""
+        if self._visit is not None and not self._visit.control.gone.is_set():
+            return self._visit.control
+        if self.ari is None or self.router is None:
+            raise NotImplementedError(
+                "Bridges, conferences and queues need ARI: set ASTERISK_ARI_USER and "
+                "ASTERISK_ARI_PASS, and a FastAGI call visits the server's ARI application."
+            )
+        await self._detach()
+        visit = StasisVisit(
+            self.agi, self.ari, self.router, self.audio, self.pstn_endpoint, self.call_id
+        )
+        visit.control.music_check = self.music_check
+        try:
+            control = await visit.enter()
+        except core.AGIHangup:
+            raise core.AGIResultHangup("the caller hung up") from None
+        self._visit = visit
+        return control
+
     async def _detach(self) -> None:
-        """Close the stream; once ``AudioSocket()`` has returned the channel is ours again."""
+        """Close the stream (once ``AudioSocket()`` has returned the channel is ours again),
+        or end the visit to Stasis."""
+        visit, self._visit = self._visit, None
+        if visit is not None:
+            self.legs += await visit.leave()
         stream, self._stream = self._stream, None
         streaming, self._streaming = self._streaming, None
         if stream is not None:
@@ -114,9 +148,23 @@ class AGIControl(CallControl):
                 await streaming
 
     async def close(self) -> None:
-        if self._streaming is not None and not self.agi.closed:
+        if (self._streaming is not None or self._visit is not None) and not self.agi.closed:
             with contextlib.suppress(core.AGIException):
                 await self._detach()
+        if self._visit is not None:  # the session had gone: the visit ends with the call
+            self.legs += await self._visit.leave()
+            self._visit = None
+        legs, self.legs = self.legs, []
+        for leg in legs:
+            await hang_up_leg(leg)
+
+    async def dial(
+        self, destination: str, *, timeout: float, caller_id: str | None = None
+    ) -> CallControl:
+        # Placed from the call's visit to Stasis, where the caller's hangup is seen at once.
+        visit = await self.in_stasis()
+        leg = await visit.dial(destination, timeout=timeout, caller_id=caller_id)
+        return leg
 
     async def answer(self) -> None:
         await self._run(core.Answer())

@@ -23,7 +23,7 @@ from asteramisk.exceptions import (
 )
 from asteramisk.media.audio_server import AudioSocketServer, AudioStream
 
-__all__ = ["ARIControl"]
+__all__ = ["ARIControl", "hang_up_leg"]
 
 
 class ARIControl(CallControl):
@@ -60,9 +60,7 @@ class ARIControl(CallControl):
         self._stream: AudioStream | None = None
         self._audio = audio
         self._audio_channels = ARIMediaChannels(ari, channel_id, router, audio, self.on_event)
-        self.legs: list[ARIControl] = []
-        """The calls placed from this one (:meth:`dial`), hung up with it (:meth:`close`)
-        unless handed on (:meth:`release_leg`)."""
+        self.legs: list[CallControl] = []
         self._releasing: asyncio.Task[None] | None = None
 
     # -- events, routed by the server ----------------------------------------------------
@@ -233,6 +231,9 @@ class ARIControl(CallControl):
             )
         await bridge_until_one_leaves(self.ari, [self, other])
 
+    async def in_stasis(self) -> ARIControl:
+        return self
+
     def hand_off(self, other: CallControl) -> None:
         if not isinstance(other, ARIControl):
             raise TypeError(
@@ -285,15 +286,7 @@ class ARIControl(CallControl):
         await self._audio_channels.close()
         legs, self.legs = self.legs, []
         for leg in legs:
-            await leg.close()
-            if not leg.gone.is_set():
-                await self.ari.hang_up(leg.channel_id)
-            self.router.remove(leg.channel_id)
-
-    def release_leg(self, leg: CallControl) -> None:
-        """``leg`` (placed from this call) is no longer this call's to hang up."""
-        if leg in self.legs:
-            self.legs.remove(leg)
+            await hang_up_leg(leg)
 
     async def reconcile(self) -> None:
         """After the ARI connection came back: what happened to the call while it was down.
@@ -321,6 +314,15 @@ class ARIControl(CallControl):
             return None
         value = result.get("value") if isinstance(result, dict) else None
         return None if value is None else str(value)
+
+
+async def hang_up_leg(leg: CallControl) -> None:
+    """Hang up a call placed from another (:meth:`ARIControl.dial`) and release it."""
+    assert isinstance(leg, ARIControl)
+    await leg.close()
+    if not leg.gone.is_set():
+        await leg.ari.hang_up(leg.channel_id)
+    leg.router.remove(leg.channel_id)
 
 
 def _not_recorded(name: str, event: dict[str, Any]) -> RecordingError:

@@ -125,6 +125,21 @@ class CallControl(ABC):
             "Register the number with transport='ari' (the default)."
         )
 
+    async def in_stasis(self) -> CallControl:
+        """This call as an ARI call (what bridges, conferences and queues need): itself over
+        ARI; over FastAGI, the call visiting the owner's Stasis application."""
+        raise NotImplementedError(
+            f"Bridges, conferences and queues need ARI; {type(self).__name__} has none."
+        )
+
+    legs: list[CallControl]
+    """The calls placed from this one (:meth:`dial`), hung up with it unless handed on."""
+
+    def release_leg(self, leg: CallControl) -> None:
+        """``leg`` (placed from this call) is no longer this call's to hang up."""
+        if leg in self.legs:
+            self.legs.remove(leg)
+
     handoff: asyncio.Future[None] | None = None
     """Set by :meth:`hand_off`: done once the call and the other have both ended."""
 

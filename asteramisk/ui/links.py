@@ -8,7 +8,8 @@
   caller in silence), or the app's own sounds in a loop (``music=["hold.wav", ...]``: files,
   URLs or Asterisk sound names; over ARI only). ``unhold()`` stops it; so does any verb that
   plays to the caller (``say``, ``play``, ``prompt`` ...), which ends the hold first.
-- ``bridge(other)`` connects two calls the app holds until either leaves (over ARI).
+- ``bridge(other)`` connects two calls the app holds until either leaves (an ARI bridge; a
+  call over FastAGI visits the server's Stasis application for it).
 - ``start_transfer(number)`` holds the caller with music and calls ``number``; its
   ``VoiceUI``, once answered, lets the app (or an agent) announce the caller;
   ``complete_transfer(target)`` connects the two and hands them over to the server, which ends
@@ -115,14 +116,15 @@ class CallLinks(CallVerbs):
     async def bridge(self, other: VoiceUI) -> None:
         """Connect this call and ``other`` (any call the app holds: incoming or placed) until
         either hangs up; the one left is the app's again (the other's next verb raises
-        ``HangupException``). Both are taken off hold first. Over ARI."""
+        ``HangupException``). Both are taken off hold first."""
         self._check_open()
         other._check_open()
         if other is self:
             raise ValueError("bridge(): a call cannot be bridged with itself.")
         await self.unhold()
         await other.unhold()
-        await self.control.bridge(other.control)
+        mine, theirs = await self.control.in_stasis(), await other.control.in_stasis()
+        await mine.bridge(theirs)
 
     async def start_transfer(
         self,
@@ -135,7 +137,7 @@ class CallLinks(CallVerbs):
         """Hold the caller with ``music`` and call ``number`` (or a channel such as
         ``PJSIP/100``); return the target's ``VoiceUI`` once answered, to announce the caller.
         If it does not answer, the caller is taken off hold and
-        :class:`~asteramisk.exceptions.CallFailedException` raised. Over ARI."""
+        :class:`~asteramisk.exceptions.CallFailedException` raised."""
         destination = check_destination("start_transfer", number)
         check_positive("start_transfer", timeout, "timeout")
         self._check_open()
@@ -157,7 +159,10 @@ class CallLinks(CallVerbs):
         target._check_open()
         await self.unhold()
         await target.unhold()
-        self.control.hand_off(target.control)
+        mine, theirs = await self.control.in_stasis(), await target.control.in_stasis()
+        self.control.release_leg(target.control)
+        mine.hand_off(theirs)
+        self.control.handoff = mine.handoff  # what the server waits for (the same, over ARI)
         for ui, other in ((self, target), (target, self)):
             ui.handed_off, ui.connected_to = True, other
 

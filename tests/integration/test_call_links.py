@@ -1,7 +1,8 @@
 """Hold with music, bridges and warm transfers, heard by VirtualPhones on the sandbox.
 
 The sandbox has Debian's music on hold (asterisk-moh-opsound-gsm) as its ``default`` class.
-Music is checked as a phone hears it: sound most of the time while on hold, none after.
+Music is checked as a phone hears it: sound in a quarter of the frames at least while on hold
+(the tracks have quiet passages; silence has none), none after.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ async def test_hold_plays_music_until_unhold(
     call = await caller.call("2301")
     await asyncio.wait_for(held, 15)
     await asyncio.sleep(1)
-    assert await music_heard(call) > 0.5  # music, not silence
+    assert await music_heard(call) > 0.25  # music, not silence
     release.set()
     stopped = await asyncio.wait_for(unheld, 10)
     await asyncio.sleep(1.4)
@@ -171,7 +172,11 @@ async def test_hold_music_of_the_apps_own_files_loops(
 
 
 async def test_bridge_connects_two_calls_until_one_hangs_up(
-    asterisk: SandboxSettings, server: Server, caller: VirtualPhone, target: VirtualPhone
+    asterisk: SandboxSettings,
+    server: Server,
+    caller: VirtualPhone,
+    target: VirtualPhone,
+    transport: str,
 ) -> None:
     waiting: asyncio.Queue[VoiceUI] = asyncio.Queue()
     bridged: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -190,8 +195,8 @@ async def test_bridge_connects_two_calls_until_one_hangs_up(
         bridged.set_result("returned")
         await ui.say("Thank you for calling.")  # the agent's call is the app's again
 
-    await server.register_extension("2304", call_handler=first, transport="ari")
-    await server.register_extension("2305", call_handler=agent, transport="ari")
+    await server.register_extension("2304", call_handler=first, transport=transport)
+    await server.register_extension("2305", call_handler=agent, transport=transport)
     waiting_call = await caller.call("2304")
     await asyncio.sleep(1)
     agent_call = await target.call("2305")
@@ -209,7 +214,11 @@ async def test_bridge_connects_two_calls_until_one_hangs_up(
 
 
 async def test_warm_transfer_announces_then_connects_and_leaves_nothing_behind(
-    asterisk: SandboxSettings, server: Server, caller: VirtualPhone, target: VirtualPhone
+    asterisk: SandboxSettings,
+    server: Server,
+    caller: VirtualPhone,
+    target: VirtualPhone,
+    transport: str,
 ) -> None:
     handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -220,12 +229,12 @@ async def test_warm_transfer_announces_then_connects_and_leaves_nothing_behind(
         await ui.complete_transfer(supervisor)
         handed.set_result(None)  # and the handler ends; the two stay connected
 
-    await server.register_extension("2306", call_handler=front_desk, transport="ari")
+    await server.register_extension("2306", call_handler=front_desk, transport=transport)
     call = await caller.call("2306")
     ringing = await target.incoming_call()
     assert ringing.caller_number == "2306"  # the transfer comes from the number called
     await asyncio.sleep(1)
-    assert await music_heard(call) > 0.5  # the caller waits with music
+    assert await music_heard(call) > 0.25  # the caller waits with music
     supervisor = await ringing.answer()
     assert "hello world" in await hear_until(supervisor, "hello world")
     await asyncio.wait_for(handed, 10)
@@ -243,7 +252,11 @@ async def test_warm_transfer_announces_then_connects_and_leaves_nothing_behind(
 
 
 async def test_cancel_transfer_hangs_up_the_target_and_takes_the_caller_off_hold(
-    asterisk: SandboxSettings, server: Server, caller: VirtualPhone, target: VirtualPhone
+    asterisk: SandboxSettings,
+    server: Server,
+    caller: VirtualPhone,
+    target: VirtualPhone,
+    transport: str,
 ) -> None:
     async def front_desk(ui: VoiceUI) -> None:
         await ui.answer()
@@ -252,7 +265,7 @@ async def test_cancel_transfer_hangs_up_the_target_and_takes_the_caller_off_hold
         await ui.cancel_transfer(supervisor)
         await ui.say("Thank you for calling.")
 
-    await server.register_extension("2307", call_handler=front_desk, transport="ari")
+    await server.register_extension("2307", call_handler=front_desk, transport=transport)
     call = await caller.call("2307")
     supervisor = await (await target.incoming_call()).answer()
     assert "hello world" in await hear_until(supervisor, "hello world")
@@ -263,7 +276,7 @@ async def test_cancel_transfer_hangs_up_the_target_and_takes_the_caller_off_hold
 
 
 async def test_a_target_that_fails_raises_and_the_caller_is_taken_off_hold(
-    server: Server, caller: VirtualPhone
+    server: Server, caller: VirtualPhone, transport: str
 ) -> None:
     failed: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
 
@@ -278,7 +291,7 @@ async def test_a_target_that_fails_raises_and_the_caller_is_taken_off_hold(
         assert not ui.held
         await ui.say("Thank you for calling.")
 
-    await server.register_extension("2308", call_handler=front_desk, transport="ari")
+    await server.register_extension("2308", call_handler=front_desk, transport=transport)
     call = await caller.call("2308")
     assert await asyncio.wait_for(failed, 30) == 1
     assert "thank you for calling" in await hear_until(call, "calling")
@@ -286,7 +299,11 @@ async def test_a_target_that_fails_raises_and_the_caller_is_taken_off_hold(
 
 
 async def test_the_caller_hanging_up_while_the_target_rings_hangs_the_target_up(
-    asterisk: SandboxSettings, server: Server, caller: VirtualPhone, target: VirtualPhone
+    asterisk: SandboxSettings,
+    server: Server,
+    caller: VirtualPhone,
+    target: VirtualPhone,
+    transport: str,
 ) -> None:
     outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -299,36 +316,13 @@ async def test_the_caller_hanging_up_while_the_target_rings_hangs_the_target_up(
             raise
         outcome.set_result("answered")
 
-    await server.register_extension("2309", call_handler=front_desk, transport="ari")
+    await server.register_extension("2309", call_handler=front_desk, transport=transport)
     call = await caller.call("2309")
     ringing = await target.incoming_call()  # rings; nobody answers
     await call.hangup()
     assert await asyncio.wait_for(outcome, 10) == "hung up"
     await asyncio.wait_for(ringing.ended.wait(), 10)  # the target stops ringing
     await no_channels_left(asterisk)
-
-
-async def test_bridging_and_transfers_over_agi_say_they_need_ari(
-    server: Server, caller: VirtualPhone
-) -> None:
-    errors: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-
-    async def handler(ui: VoiceUI) -> None:
-        await ui.answer()
-        said = []
-        for attempt in (ui.start_transfer(TARGET), ui.bridge(ui)):
-            try:
-                await attempt
-            except (NotImplementedError, ValueError) as exc:
-                said.append(str(exc))
-        errors.set_result(said)
-
-    await server.register_extension("2310", call_handler=handler, transport="agi")
-    call = await caller.call("2310")
-    said = await asyncio.wait_for(errors, 15)
-    assert "ARI" in said[0] and "transport='ari'" in said[0]
-    assert "itself" in said[1]
-    await call.wait_hangup(15)
 
 
 async def test_an_agent_transfers_warmly_with_transfer_call(
@@ -356,18 +350,21 @@ async def test_an_agent_transfers_warmly_with_transfer_call(
     async def handler(ui: VoiceUI) -> None:
         await ui.answer()
         agent = Agent(name="Front desk", model=model, tools=[transfer_call])
-        session = await ui.connect_openai_agent(
-            agent, phrases=["twenty"], run_config=RunConfig(tracing_disabled=True)
-        )
+        # Free transcription: whatever the caller says is a turn (the model is scripted);
+        # a pause in the caller's sentence must not cut the reply that asks for the transfer.
+        ui.barge_in = False
+        session = await ui.connect_openai_agent(agent, run_config=RunConfig(tracing_disabled=True))
         assert ui.handed_off
         sessions.put_nowait(session)
 
     await server.register_extension("2311", call_handler=handler, transport="ari")
     call = await caller.call("2311")
     await asyncio.sleep(1)
-    await call.say("Twenty.")
-    assert "thank you for calling" in await hear_until(call, "calling")
-    supervisor = await (await target.incoming_call()).answer()
+    await call.say("Put me through to a supervisor please.")
+    await call.wait_for_speech()  # the agent's reply (then music: no pause to hear it by)
+    ringing = await target.incoming_call()
+    assert await music_heard(call) > 0.25  # the caller holds with music
+    supervisor = await ringing.answer()
     assert "hello world" in await hear_until(supervisor, "hello world")
     session = await asyncio.wait_for(sessions.get(), 10)
     assert session.ended_by == "agent"
