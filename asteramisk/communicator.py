@@ -39,22 +39,23 @@ from asteramisk.addresses import advertised_host, listen_address
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.ari_control import ARIControl
-from asteramisk.asterisk.messaging import check_number, send_message
+from asteramisk.asterisk.messaging import check_number
 from asteramisk.asterisk.music import MusicClasses
 from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.calls import speech_timings
+from asteramisk.communicator_texts import CommunicatorTexts
 from asteramisk.config import Settings, config
-from asteramisk.events import CallRecord, Event, EventStream, Subscription, TextSent
+from asteramisk.events import CallRecord, Event, EventStream, Subscription
 from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
+from asteramisk.gatherings import Gatherings
 from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.machine import MachineSettings
 from asteramisk.media.speech import Speech
 from asteramisk.outgoing import OutgoingCall, StatusCallback
-from asteramisk.ui import UI, TextUI, VoiceUI
+from asteramisk.ui import UI, VoiceUI
 from asteramisk.ui.arguments import check_channel
-from asteramisk.ui.conversations import conversations
 from asteramisk.ui.machine import detect_answerer
 
 __all__ = ["Communicator"]
@@ -86,7 +87,7 @@ def _destination(
     return f"PJSIP/{remote}@{settings.ASTERISK_PSTN_ENDPOINT}", remote
 
 
-class Communicator(AsyncResource):
+class Communicator(CommunicatorTexts, Gatherings, AsyncResource):
     """Starts calls and texts (see the module docstring).
 
     ``callerid_number`` is the number calls and texts come from (default ``SYSTEM_PHONE_NUMBER``),
@@ -296,50 +297,6 @@ class Communicator(AsyncResource):
         log.info("Outgoing call to %s answered (by %s)", remote, ui.answered_by or "-")
         return ui
 
-    # -- texts ---------------------------------------------------------------------------
-
-    async def make_text(
-        self, recipient_number: str, *, callerid_number: str | None = None
-    ) -> TextUI:
-        """Open a text conversation with ``recipient_number``: ``say`` sends at once;
-        replies reach ``prompt`` through a Server of this process serving our number."""
-        self._require_ami()
-        remote = check_number(recipient_number, "recipient_number")
-        number = check_number(callerid_number or self.callerid_number, "callerid_number")
-        existing = conversations.get(number, remote)
-        if existing is not None:
-            raise RuntimeError(
-                f"A text conversation between {number} and {remote} is already open "
-                "(a reply could not tell the two apart): hang it up first, or text from "
-                "another callerid_number."
-            )
-        assert self.settings is not None
-        ui = TextUI(
-            self.send_text,
-            remote_number=remote,
-            local_number=number,
-            idle_timeout=self.settings.TEXT_IDLE_TIMEOUT,
-            started_by_us=True,
-        )
-        ui.answered = True
-        conversations.add(ui)
-        self._uis.add(ui)
-        return ui
-
-    async def send_text(self, to_number: str, from_number: str, body: str) -> None:
-        """Send one text (see :meth:`asteramisk.server.Server.send_text`)."""
-        ami = self._require_ami()
-        await send_message(
-            ami,
-            self._ari,
-            to_number,
-            from_number,
-            body,
-            settings=self.settings,
-            from_name=self.callerid_name,
-        )
-        self._events.publish(TextSent(from_number=from_number, to_number=to_number, body=body))
-
     async def make_conversation(
         self,
         recipient_number: str,
@@ -362,6 +319,10 @@ class Communicator(AsyncResource):
             )
         return self._ami
 
+    def _gathering_parts(self) -> tuple[ARIClient, StasisRouter, Speech]:
+        ari, _, speech, _ = self._require_ari()
+        return ari, self._router, speech
+
     def _require_ari(self) -> tuple[ARIClient, Settings, Speech, AudioSocketServer]:
         self._require_ami()
         if self._ari is None:
@@ -378,6 +339,7 @@ class Communicator(AsyncResource):
         if self._closed:
             return
         self._closed = True
+        await self._end_conferences()
         for ui in list(self._uis):
             if not ui.hung_up:
                 with contextlib.suppress(Exception):

@@ -57,6 +57,7 @@ from asteramisk.calls import CallDispatch, speech_timings
 from asteramisk.config import Settings, config
 from asteramisk.events import Event, EventStream, Subscription, TextSent, reconnect_hook
 from asteramisk.exceptions import ConfigurationError
+from asteramisk.gatherings import Gatherings
 from asteramisk.handlers import APOLOGY
 from asteramisk.lifecycle import AsyncResource, TaskSet, until_sigterm
 from asteramisk.media.audio_server import AudioSocketServer
@@ -91,7 +92,7 @@ class _Started:
         self.speech, self.audio = speech, audio
 
 
-class Server(AsyncResource):
+class Server(Gatherings, AsyncResource):
     """Serves incoming calls on your numbers (see the module docstring)."""
 
     ui_class: type[VoiceUI] = VoiceUI
@@ -353,11 +354,20 @@ class Server(AsyncResource):
         if self._up is not None:
             for number in await self._up.registrations.remove_all():
                 conversations.stop_receiving_on(number)
+            await self._end_conferences()  # their members' handlers go on, then end
             await self._up.agi.close(grace)
         await self._tasks.wait(grace)
         await self._tasks.cancel()
         self._events.close()
         await self._resources.aclose()
+
+    def _gathering_parts(self) -> tuple[ARIClient, StasisRouter, Speech]:
+        up = self._started()
+        if self._ari is None:
+            raise ConfigurationError(
+                "Conferences and queues need ARI: set ASTERISK_ARI_USER and ASTERISK_ARI_PASS."
+            )
+        return self._ari, self._router, up.speech
 
     async def _open(self) -> None:
         if self._up is None:

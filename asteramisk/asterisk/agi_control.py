@@ -58,6 +58,7 @@ class AGIControl(CallControl):
         self._stream: AudioStream | None = None
         self._streaming: asyncio.Future[str] | None = None  # the EXEC AudioSocket
         self._visit: StasisVisit | None = None  # the EXEC Stasis
+        self._entering = asyncio.Lock()
         self.legs: list[CallControl] = []
 
     async def _run(self, action: core.Action[T]) -> T:
@@ -112,25 +113,28 @@ class AGIControl(CallControl):
 
     async def in_stasis(self) -> ARIControl:
         """The call in the owner's Stasis application, driven over ARI until the next AGI
-        primitive brings it back (:class:`~asteramisk.asterisk.agi_stasis.StasisVisit`)."""
-        if self._visit is not None and not self._visit.control.gone.is_set():
-            return self._visit.control
-        if self.ari is None or self.router is None:
-            raise NotImplementedError(
-                "Bridges, conferences and queues need ARI: set ASTERISK_ARI_USER and "
-                "ASTERISK_ARI_PASS, and a FastAGI call visits the server's ARI application."
+        primitive brings it back (:class:`~asteramisk.asterisk.agi_stasis.StasisVisit`).
+        Asked from two places at once (an agent's bridge and the caller's queue), both get
+        the one visit."""
+        async with self._entering:
+            if self._visit is not None and not self._visit.control.gone.is_set():
+                return self._visit.control
+            if self.ari is None or self.router is None:
+                raise NotImplementedError(
+                    "Bridges, conferences and queues need ARI: set ASTERISK_ARI_USER and "
+                    "ASTERISK_ARI_PASS, and a FastAGI call visits the server's ARI application."
+                )
+            await self._detach()
+            visit = StasisVisit(
+                self.agi, self.ari, self.router, self.audio, self.pstn_endpoint, self.call_id
             )
-        await self._detach()
-        visit = StasisVisit(
-            self.agi, self.ari, self.router, self.audio, self.pstn_endpoint, self.call_id
-        )
-        visit.control.music_check = self.music_check
-        try:
-            control = await visit.enter()
-        except core.AGIHangup:
-            raise core.AGIResultHangup("the caller hung up") from None
-        self._visit = visit
-        return control
+            visit.control.music_check = self.music_check
+            try:
+                control = await visit.enter()
+            except core.AGIHangup:
+                raise core.AGIResultHangup("the caller hung up") from None
+            self._visit = visit
+            return control
 
     async def _detach(self) -> None:
         """Close the stream (once ``AudioSocket()`` has returned the channel is ours again),

@@ -132,6 +132,9 @@ class CallControl(ABC):
             f"Bridges, conferences and queues need ARI; {type(self).__name__} has none."
         )
 
+    gone: asyncio.Event
+    """Set once Asterisk says the call has ended (over ARI, what :meth:`in_stasis` gives)."""
+
     legs: list[CallControl]
     """The calls placed from this one (:meth:`dial`), hung up with it unless handed on."""
 

@@ -24,14 +24,16 @@ import contextlib
 from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from asteramisk.asterisk.control import CallControl
-from asteramisk.exceptions import HangupException
+from asteramisk.exceptions import ActionError, HangupException
 from asteramisk.ui.arguments import check_destination, check_positive, check_sound
 from asteramisk.ui.call_verbs import CallVerbs
 
 if TYPE_CHECKING:
+    from asteramisk.call_queue import CallQueue
+    from asteramisk.conference import Conference
     from asteramisk.ui.audio import CallAudio
     from asteramisk.ui.voice import VoiceUI
 
@@ -51,6 +53,11 @@ class CallLinks(CallVerbs):
     the app's (its verbs raise; the server ends it when either side hangs up)."""
     connected_to: CallLinks | None = None
     """The call this one was handed off with."""
+    bridges_ended = 0
+    """How many bridges with this call have ended (what a queued caller waits for)."""
+    _bridge_ended: asyncio.Event | None = None
+    _held_on: CallControl | None = None
+    """The control the music was started on (a FastAGI call's visit to Stasis, or its own)."""
 
     @abstractmethod
     def _placed_call(self, control: CallControl, number: str) -> VoiceUI:
@@ -105,13 +112,65 @@ class CallLinks(CallVerbs):
             return
         self.held = False
         music, self._music = self._music, None
+        held_on, self._held_on = self._held_on or self.control, None
         if music is not None:
             music.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await music
         elif not self.hung_up:
             with contextlib.suppress(HangupException):
-                await self.control.unhold()
+                try:
+                    await held_on.unhold()
+                except ActionError:
+                    if held_on is self.control:
+                        raise
+                    await self.control.unhold()  # its visit to Stasis has ended since
+
+    async def hold_in_stasis(self, music: str) -> CallControl:
+        """Hold with the class ``music`` as an ARI call (a FastAGI call visits Stasis for
+        it, and stays there); the ARI control, whose ``gone`` is the caller hanging up."""
+        control = await self.control.in_stasis()
+        if self.held:
+            await self.unhold()
+        await control.hold(music)
+        self.held, self._held_on = True, control
+        return control
+
+    async def until_unbridged(self, control: CallControl, since: int | None = None) -> None:
+        """Wait until a bridge with this call ends (more than ``since`` have ended, default:
+        from now); HangupException if the caller hangs up first."""
+        since = self.bridges_ended if since is None else since
+        while self.bridges_ended <= since:
+            ended = self._bridge_ended = asyncio.Event()
+            gone = asyncio.ensure_future(control.gone.wait())
+            waiting = asyncio.ensure_future(ended.wait())
+            try:
+                await asyncio.wait({gone, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                gone.cancel()
+                waiting.cancel()
+            if control.gone.is_set() and self.bridges_ended <= since:
+                raise HangupException("the caller hung up")
+
+    def _count_bridge_end(self) -> None:
+        self.bridges_ended += 1
+        if self._bridge_ended is not None:
+            self._bridge_ended.set()
+
+    async def enqueue(self, queue: CallQueue) -> None:
+        """Wait in ``queue`` on hold until an agent takes this call and their bridge ends
+        (see :mod:`asteramisk.call_queue`); HangupException if the caller hangs up."""
+        self._check_open()
+        await queue.enqueue(cast("VoiceUI", self))
+
+    async def join(self, conference: Conference, *, muted: bool = False) -> None:
+        """Join ``conference`` until the caller hangs up (HangupException) or the conference
+        ends (returns; see :mod:`asteramisk.conference`). ``muted``: the others do not hear
+        this call."""
+        self._check_open()
+        await self.unhold()
+        control = await self.control.in_stasis()
+        await conference.join(cast("VoiceUI", self), control, muted=muted)
 
     async def bridge(self, other: VoiceUI) -> None:
         """Connect this call and ``other`` (any call the app holds: incoming or placed) until
@@ -124,7 +183,11 @@ class CallLinks(CallVerbs):
         await self.unhold()
         await other.unhold()
         mine, theirs = await self.control.in_stasis(), await other.control.in_stasis()
-        await mine.bridge(theirs)
+        try:
+            await mine.bridge(theirs)
+        finally:
+            self._count_bridge_end()
+            other._count_bridge_end()
 
     async def start_transfer(
         self,
