@@ -8,6 +8,10 @@ beep) or with silence. Each kind in several wordings, ``--rounds`` times (the ph
 is clean: it does not mix noise into what it says). Reported per kind: ``answered_by``
 counts and the time from the phone's answer to ``make_call`` returning (p50 / max); for
 voicemails, whether ``wait_for_beep`` returned at the end of the beep and how long after.
+
+The same calls are then placed with Asterisk's own ``AMD()`` (its default settings, from
+Debian's amd.conf) in the dialplan of the answered call: its ``AMDSTATUS`` (HUMAN, MACHINE or
+NOTSURE) and the time from the answer to its verdict, for the comparison.
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ import argparse
 import asyncio
 import statistics
 import time
+import uuid
 from collections import Counter
 
+from asteramisk.asterisk.ami import AMIClient
+from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.communicator import Communicator
+from asteramisk.config import config
 from asteramisk.testing import Sandbox
 from asteramisk.testing.phone import VirtualPhone
 from asteramisk.testing.phone_call import PhoneCall
@@ -61,6 +69,83 @@ async def one(
     return ui.answered_by or "", decided, after_beep
 
 
+async def act(call: PhoneCall, kind: str, text: str) -> None:
+    await asyncio.sleep(0.4)
+    if kind != "silence":
+        await call.say(text)
+    if kind == "machine":
+        await call.beep()
+
+
+async def amd_one(ami: AMIClient, phone: VirtualPhone, kind: str, text: str) -> tuple[str, float]:
+    """The same call with Asterisk's AMD() on it: its AMDSTATUS and when it was known."""
+    token = uuid.uuid4().hex[:12]
+    context = f"amd-bench-{token}"
+    dialplan = Dialplan(ami)
+    steps = [
+        ("AMD", ""),
+        ("Set", f"DB(amd_bench/{token})=${{AMDSTATUS}}"),
+        ("Wait", "10"),
+        ("Hangup", ""),
+    ]
+    await dialplan.put(context, "s", steps)
+    try:
+        await ami.action(
+            {
+                "Action": "Originate",
+                "Channel": f"PJSIP/{phone.number}@{config.ASTERISK_PSTN_ENDPOINT}",
+                "Context": context,
+                "Exten": "s",
+                "Priority": "1",
+                "CallerID": "5551234",
+                "Async": "true",
+            },
+            as_list=False,
+        )
+        call = await (await phone.incoming_call()).answer()
+        answered = time.monotonic()
+        acting = asyncio.create_task(act(call, kind, text))
+        status = ""
+        while not status and time.monotonic() - answered < 15:
+            response = await ami.action(
+                {"Action": "DBGet", "Family": "amd_bench", "Key": token}, check=False
+            )
+            events = response if isinstance(response, list) else [response]
+            status = next((str(e.get("Val")) for e in events if e.get("Val")), "")
+            await asyncio.sleep(0.02)
+        decided = time.monotonic() - answered
+        acting.cancel()
+        await call.hangup()
+    finally:
+        await dialplan.drop_context(context)
+        await ami.action({"Action": "DBDel", "Family": "amd_bench", "Key": token}, check=False)
+    verdict = {"HUMAN": "human", "MACHINE": "machine"}.get(status, "unknown")
+    return verdict, decided
+
+
+async def run_amd(rounds: int) -> None:
+    cases = [("human", t) for t in PEOPLE] + [("machine", t) for t in MACHINES]
+    cases += [("silence", "")]
+    async with AMIClient.from_settings(config.snapshot()) as ami, VirtualPhone("5550162") as phone:
+        print("\nAsterisk's AMD() (default settings), on the same calls:")
+        print("| answered as | AMDSTATUS | decided p50 / max (s) |")
+        print("|---|---|---|")
+        for kind in ("human", "machine", "silence"):
+            verdicts: Counter[str] = Counter()
+            times = []
+            for _ in range(rounds):
+                for case_kind, text in cases:
+                    if case_kind == kind:
+                        verdict, decided = await amd_one(ami, phone, kind, text)
+                        verdicts[verdict] += 1
+                        times.append(decided)
+            print(
+                f"| {kind} | {', '.join(f'{k} {v}' for k, v in verdicts.most_common())} | "
+                f"{statistics.median(times):.2f} / {max(times):.2f} |",
+                flush=True,
+            )
+
+
 async def run(rounds: int) -> None:
     cases = [("human", t) for t in PEOPLE] + [("machine", t) for t in MACHINES]
     cases += [("silence", "")]
@@ -95,9 +180,12 @@ async def run(rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--amd-only", action="store_true", help="only Asterisk's AMD()")
     args = parser.parse_args()
     Sandbox().up().apply()
-    asyncio.run(run(args.rounds))
+    if not args.amd_only:
+        asyncio.run(run(args.rounds))
+    asyncio.run(run_amd(args.rounds))
 
 
 if __name__ == "__main__":

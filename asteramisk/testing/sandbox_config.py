@@ -90,6 +90,9 @@ def render_config(
     files["extensions.conf"] = _render_extensions(files["extensions.conf"], settings)
     files["logger.conf"] = "[logfiles]\nconsole => notice,warning,error\n"
     files["asterisk.conf"] = _render_asterisk_conf(root)
+    debian_amd = root / "etc/asterisk/amd.conf"  # Debian's defaults: AMD() loads with them
+    if debian_amd.is_file():
+        files["amd.conf"] = debian_amd.read_text()
     return files
 
 
