@@ -190,7 +190,7 @@ asyncio.run(main())
 async def pacing(streams: int) -> dict[str, float]:
     async with AudioSocketServer() as server:
         ids = [str(uuid.uuid4()) for _ in range(streams)]
-        handles = [server.expect(i) for i in ids]
+        handles = [await server.expect(i) for i in ids]
         speech = bytes(
             b"".join(
                 struct.pack("<h", int(3000 * math.sin(2 * math.pi * 500 * n / 8000)))
@@ -232,7 +232,7 @@ def main() -> None:
         "| TTS | rest |"
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for calls in (int(c) for c in args.calls.split(",")):
+    for calls in (int(c) for c in args.calls.split(",") if c):
         rows = asyncio.run(voice_turns(args.turns, calls))
         med = {k: statistics.median(r[k] for r in rows) for k in keys}
         p90 = sorted(r["phone"] for r in rows)[int(0.9 * (len(rows) - 1))]
