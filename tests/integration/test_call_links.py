@@ -80,6 +80,22 @@ async def no_channels_left(settings: SandboxSettings, timeout: float = 10.0) -> 
             await asyncio.sleep(0.1)
 
 
+async def no_tasks_left(before: set[asyncio.Task[object]], timeout: float = 5.0) -> None:
+    """Wait until the tasks running now are those of ``before`` (and this one): nothing the
+    calls started is left in the app."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [
+            task
+            for task in asyncio.all_tasks() - before
+            if task is not asyncio.current_task() and not task.done()
+        ]
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"tasks left in the app: {left}"
+        await asyncio.sleep(0.05)
+
+
 async def test_hold_plays_music_until_unhold(
     server: Server, caller: VirtualPhone, transport: str
 ) -> None:
@@ -221,6 +237,7 @@ async def test_warm_transfer_announces_then_connects_and_leaves_nothing_behind(
     transport: str,
 ) -> None:
     handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    before = asyncio.all_tasks()
 
     async def front_desk(ui: VoiceUI) -> None:
         await ui.answer()
@@ -249,6 +266,7 @@ async def test_warm_transfer_announces_then_connects_and_leaves_nothing_behind(
         await asyncio.sleep(0.05)
     assert not server.active_calls
     await no_channels_left(asterisk)
+    await no_tasks_left(before)
 
 
 async def test_cancel_transfer_hangs_up_the_target_and_takes_the_caller_off_hold(
@@ -296,6 +314,37 @@ async def test_a_target_that_fails_raises_and_the_caller_is_taken_off_hold(
     assert await asyncio.wait_for(failed, 30) == 1
     assert "thank you for calling" in await hear_until(call, "calling")
     await call.wait_hangup(15)
+
+
+async def test_a_target_that_never_answers_times_out_and_stops_ringing(
+    asterisk: SandboxSettings,
+    server: Server,
+    caller: VirtualPhone,
+    target: VirtualPhone,
+    transport: str,
+) -> None:
+    failed: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+
+    async def front_desk(ui: VoiceUI) -> None:
+        await ui.answer()
+        try:
+            await ui.start_transfer(TARGET, timeout=3)
+        except CallFailedException as exc:
+            failed.set_result(exc.cause)
+        else:
+            failed.set_result(None)
+        await ui.say("Thank you for calling.")
+
+    await server.register_extension("2312", call_handler=front_desk, transport=transport)
+    call = await caller.call("2312")
+    ringing = await target.incoming_call()  # rings; nobody answers
+    started = time.monotonic()
+    assert await asyncio.wait_for(failed, 20) == 19  # no answer
+    assert time.monotonic() - started < 8
+    await asyncio.wait_for(ringing.ended.wait(), 10)  # and it stopped ringing
+    assert "thank you for calling" in await hear_until(call, "calling")
+    await call.wait_hangup(15)
+    await no_channels_left(asterisk)
 
 
 async def test_the_caller_hanging_up_while_the_target_rings_hangs_the_target_up(

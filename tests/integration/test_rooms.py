@@ -14,7 +14,7 @@ from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import VirtualPhone
 from asteramisk.ui import VoiceUI
 
-from .test_call_links import PHRASES, music_heard, no_channels_left, sound_share
+from .test_call_links import PHRASES, music_heard, no_channels_left, no_tasks_left, sound_share
 from .test_server_calls import hear_until
 
 
@@ -102,6 +102,7 @@ async def test_a_queue_holds_callers_in_order_until_an_agent_takes_one(
     asterisk: SandboxSettings, server: Server, phones: list[VirtualPhone], transport: str
 ) -> None:
     queue = server.queue("support", announce_every=2)
+    before = asyncio.all_tasks()
     waiting: dict[str, VoiceUI] = {}
     outcomes: dict[str, str] = {}
 
@@ -149,3 +150,4 @@ async def test_a_queue_holds_callers_in_order_until_an_agent_takes_one(
     assert outcomes["5550171"] == "returned"
     assert await queue.next(timeout=0.2) is None
     await no_channels_left(asterisk)
+    await no_tasks_left(before)
