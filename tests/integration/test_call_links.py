@@ -67,6 +67,12 @@ async def music_heard(call: PhoneCall, seconds: float = 2.0) -> float:
     return sound_share(call, start, start + seconds)
 
 
+async def hears_goodbye(call: PhoneCall) -> None:
+    """The app says "Thank you for calling." and its handler ends: the call is hung up."""
+    assert "thank you for calling" in await hear_until(call, "calling")
+    await call.wait_hangup(15)
+
+
 async def no_channels_left(settings: SandboxSettings, timeout: float = 10.0) -> None:
     """Wait until Asterisk has no SIP channel up (nothing left behind by a test)."""
     async with ARIClient(app="asteramisk-leftovers") as ari:
@@ -123,8 +129,7 @@ async def test_hold_plays_music_until_unhold(
     stopped = await asyncio.wait_for(unheld, 10)
     await asyncio.sleep(1.4)
     assert sound_share(call, stopped + 0.3, stopped + 1.3) < 0.05  # and it stopped
-    assert "thank you for calling" in await hear_until(call, "calling")
-    await call.wait_hangup(15)
+    await hears_goodbye(call)
 
 
 async def test_a_music_class_asterisk_lacks_raises_and_the_call_goes_on(
@@ -147,8 +152,7 @@ async def test_a_music_class_asterisk_lacks_raises_and_the_call_goes_on(
     call = await caller.call("2302")
     error = await asyncio.wait_for(failed, 15)
     assert error is not None and "'no-such-class'" in str(error) and "default" in str(error)
-    assert "thank you for calling" in await hear_until(call, "calling")
-    await call.wait_hangup(15)
+    await hears_goodbye(call)
 
 
 async def test_hold_music_of_the_apps_own_files_loops(
@@ -183,8 +187,7 @@ async def test_hold_music_of_the_apps_own_files_loops(
     await asyncio.sleep(1.5)
     assert await music_heard(call, 2.5) > 0.8  # the 1 s tune, looping
     release.set()
-    assert "thank you for calling" in await hear_until(call, "calling")
-    await call.wait_hangup(15)
+    await hears_goodbye(call)
 
 
 async def test_bridge_connects_two_calls_until_one_hangs_up(
@@ -288,8 +291,7 @@ async def test_cancel_transfer_hangs_up_the_target_and_takes_the_caller_off_hold
     supervisor = await (await target.incoming_call()).answer()
     assert "hello world" in await hear_until(supervisor, "hello world")
     await supervisor.wait_hangup(10)  # the app hung the target up
-    assert "thank you for calling" in await hear_until(call, "calling")
-    await call.wait_hangup(15)
+    await hears_goodbye(call)
     await no_channels_left(asterisk)
 
 
@@ -312,8 +314,7 @@ async def test_a_target_that_fails_raises_and_the_caller_is_taken_off_hold(
     await server.register_extension("2308", call_handler=front_desk, transport=transport)
     call = await caller.call("2308")
     assert await asyncio.wait_for(failed, 30) == 1
-    assert "thank you for calling" in await hear_until(call, "calling")
-    await call.wait_hangup(15)
+    await hears_goodbye(call)
 
 
 async def test_a_target_that_never_answers_times_out_and_stops_ringing(
@@ -342,8 +343,7 @@ async def test_a_target_that_never_answers_times_out_and_stops_ringing(
     assert await asyncio.wait_for(failed, 20) == 19  # no answer
     assert time.monotonic() - started < 8
     await asyncio.wait_for(ringing.ended.wait(), 10)  # and it stopped ringing
-    assert "thank you for calling" in await hear_until(call, "calling")
-    await call.wait_hangup(15)
+    await hears_goodbye(call)
     await no_channels_left(asterisk)
 
 
