@@ -32,7 +32,6 @@ import math
 import re
 import uuid
 import weakref
-from collections.abc import Callable
 from typing import Any, Literal, Self
 
 from asteramisk.addresses import advertised_host, listen_address
@@ -46,7 +45,7 @@ from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.calls import speech_timings
 from asteramisk.communicator_texts import CommunicatorTexts
 from asteramisk.config import Settings, config
-from asteramisk.events import CallRecord, Event, EventStream, Subscription
+from asteramisk.events import CallRecord, EventSource, EventStream
 from asteramisk.exceptions import ActionError, CallFailedException, ConfigurationError
 from asteramisk.gatherings import Gatherings
 from asteramisk.lifecycle import AsyncResource, TaskSet
@@ -87,7 +86,7 @@ def _destination(
     return f"PJSIP/{remote}@{settings.ASTERISK_PSTN_ENDPOINT}", remote
 
 
-class Communicator(CommunicatorTexts, Gatherings, AsyncResource):
+class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
     """Starts calls and texts (see the module docstring).
 
     ``callerid_number`` is the number calls and texts come from (default ``SYSTEM_PHONE_NUMBER``),
@@ -130,15 +129,6 @@ class Communicator(CommunicatorTexts, Gatherings, AsyncResource):
 
     def __repr__(self) -> str:
         return f"<Communicator {self.callerid_number} calls={len(self._router)}>"
-
-    def events(self) -> Subscription:
-        """The events of this communicator's calls (``CallStatus`` ... ``CallEnded``) and
-        texts from now on (see :mod:`asteramisk.events`); the iteration ends at close."""
-        return self._events.subscribe()
-
-    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
-        """Call ``observer(event)`` at once for each event (metrics and traces do so)."""
-        return self._events.observe(observer)
 
     @classmethod
     async def create(

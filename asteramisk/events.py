@@ -34,6 +34,7 @@ __all__ = [
     "ConversationEnded",
     "ConversationStarted",
     "Event",
+    "EventSource",
     "EventStream",
     "HandlerFailed",
     "Observable",
@@ -389,3 +390,21 @@ class EventStream:
         self.closed = True
         for subscription in list(self._subscriptions):
             subscription.close()
+
+
+class EventSource:
+    """``events()`` and ``observe()`` of an owner of an :class:`EventStream` (``_events``):
+    a Server or a Communicator."""
+
+    _events: EventStream
+
+    def events(self) -> Subscription:
+        """The events of its calls and texts from now on, oldest first:
+        ``async for event in server.events():`` (see :mod:`asteramisk.events`). The
+        iteration ends when it closes."""
+        return self._events.subscribe()
+
+    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``observer(event)`` at once for each event (quick, never blocking: metrics
+        and traces do so); returns what stops it."""
+        return self._events.observe(observer)

@@ -37,35 +37,29 @@ serving. When the handler returns, the call is hung up.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any, Self
 
-from asteramisk.addresses import advertised_host, allowed_clients, listen_address
-from asteramisk.agi import FastAGIServer
-from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
-from asteramisk.asterisk.dialplan import Dialplan
 from asteramisk.asterisk.messaging import check_number, send_message
 from asteramisk.asterisk.music import MusicClasses
-from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
-from asteramisk.calls import CallDispatch, speech_timings
+from asteramisk.calls import CallDispatch
 from asteramisk.config import Settings, config
-from asteramisk.events import Event, EventStream, Subscription, TextSent, reconnect_hook
+from asteramisk.events import EventSource, EventStream, TextSent, reconnect_hook
 from asteramisk.exceptions import ConfigurationError
 from asteramisk.gatherings import Gatherings
 from asteramisk.handlers import APOLOGY
 from asteramisk.lifecycle import AsyncResource, TaskSet, until_sigterm
-from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.speech import Speech
-from asteramisk.metrics import serve as serve_metrics
-from asteramisk.metrics import watch
-from asteramisk.registrations import CallHandler, Registration, Registrations, TextHandler
-from asteramisk.text_dispatch import BUSY_TEXT, TextDispatcher
+from asteramisk.registrations import CallHandler, Registration, TextHandler
+from asteramisk.server_nodes import ServerNodes
+from asteramisk.server_parts import Started, connect, listen_address_of, start_metrics
+from asteramisk.text_dispatch import BUSY_TEXT
 from asteramisk.ui import TextUI, VoiceUI
 from asteramisk.ui.conversations import conversations
 
@@ -74,25 +68,7 @@ __all__ = ["APOLOGY", "BUSY_TEXT", "Server"]
 log = logging.getLogger(__name__)
 
 
-class _Started:
-    """What a started server has (one object, so nothing is half there)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        ami: AMIClient,
-        agi: FastAGIServer,
-        registrations: Registrations,
-        texts: TextDispatcher,
-        speech: Speech,
-        audio: AudioSocketServer,
-    ) -> None:
-        self.settings, self.ami, self.agi = settings, ami, agi
-        self.registrations, self.texts = registrations, texts
-        self.speech, self.audio = speech, audio
-
-
-class Server(Gatherings, AsyncResource):
+class Server(EventSource, Gatherings, AsyncResource):
     """Serves incoming calls on your numbers (see the module docstring)."""
 
     ui_class: type[VoiceUI] = VoiceUI
@@ -105,8 +81,13 @@ class Server(Gatherings, AsyncResource):
         *,
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
+        asterisks: Sequence[str] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._host, self._port = host, port
+        self._asterisks = tuple(asterisks or ())
+        self._settings = settings
+        self._nodes: ServerNodes | None = None
         self._metrics_at = (metrics_host, metrics_port)
         self.metrics_port = metrics_port
         """Where ``/metrics`` is served (the port chosen, for ``metrics_port=0``)."""
@@ -116,7 +97,7 @@ class Server(Gatherings, AsyncResource):
         self.ari_app = ""
         """This server's own Stasis application (each instance has one: see the module)."""
         self._ari: ARIClient | None = None
-        self._up: _Started | None = None
+        self._up: Started | None = None
         self._router = StasisRouter(on_new=self._on_new_channel)
         self._resources = contextlib.AsyncExitStack()
         self._tasks = TaskSet(log, "ARI call")
@@ -133,7 +114,18 @@ class Server(Gatherings, AsyncResource):
     @property
     def settings(self) -> Settings | None:
         """The configuration this server read at ``start()`` (None before)."""
-        return self._up.settings if self._up else None
+        return self._up.settings if self._up else self._settings
+
+    @property
+    def nodes(self) -> list[Server]:
+        """With several Asterisk servers, one Server for each that answered (else [])."""
+        return self._nodes.members if self._nodes else []
+
+    @property
+    def connected(self) -> bool:
+        """Whether Asterisk (any of them) is connected now."""
+        up = self._up
+        return bool(up and up.ami.connected) or any(n.connected for n in self.nodes)
 
     @property
     def speech(self) -> Speech | None:
@@ -143,23 +135,14 @@ class Server(Gatherings, AsyncResource):
     @property
     def calls_served(self) -> int:
         """How many calls this server has admitted and run a handler for."""
-        return self._calls.calls_served if self._calls else 0
+        calls = self._calls.calls_served if self._calls else 0
+        return calls + sum(n.calls_served for n in self.nodes)
 
     @property
     def active_calls(self) -> int:
         """How many calls' handlers run now."""
-        return len(self._calls.active) if self._calls else 0
-
-    def events(self) -> Subscription:
-        """The events of this server's calls and texts from now on, oldest first:
-        ``async for event in server.events():`` (see :mod:`asteramisk.events`). The
-        iteration ends when the server closes."""
-        return self._events.subscribe()
-
-    def observe(self, observer: Callable[[Event], None]) -> Callable[[], None]:
-        """Call ``observer(event)`` at once for each event (quick, never blocking: metrics
-        do so); returns what stops it."""
-        return self._events.observe(observer)
+        calls = len(self._calls.active) if self._calls else 0
+        return calls + sum(n.active_calls for n in self.nodes)
 
     @classmethod
     async def create(
@@ -169,75 +152,74 @@ class Server(Gatherings, AsyncResource):
         *,
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
+        asterisks: Sequence[str] | None = None,
     ) -> Self:
         """Create and start a server: connect to Asterisk, listen for its AGI connections.
-        ``metrics_port``: serve Prometheus metrics there too (:mod:`asteramisk.metrics`)."""
-        server = cls(host, port, metrics_port=metrics_port, metrics_host=metrics_host)
+        ``metrics_port``: serve Prometheus metrics there too (:mod:`asteramisk.metrics`).
+        ``asterisks``: several Asterisk servers (default ``ASTERISK_HOSTS``): one FastAGI
+        port each, from ``port`` on, and every number registered on all of them."""
+        server = cls(
+            host, port, metrics_port=metrics_port, metrics_host=metrics_host, asterisks=asterisks
+        )
         await server.start()
         return server
 
     async def start(self) -> None:
         """Read the configuration, connect to AMI (and ARI), start the FastAGI server."""
-        settings = config.snapshot()
-        host, port = _listen_address(settings, self._host, self._port)
-        speech = Speech.from_settings(settings, http_host=host)  # checks TTS_* first
+        settings = self._settings or config.snapshot()
+        hosts = self._asterisks or settings.asterisk_hosts()
+        if len(hosts) > 1:
+            return await self._start_nodes(settings, hosts)
+        settings = settings.replace(ASTERISK_HOST=hosts[0], ASTERISK_HOSTS="")
+        host, port = listen_address_of(settings, self._host, self._port)
         self.host, self.ari_app = host, f"{settings.ASTERISK_ARI_APP}-{uuid.uuid4().hex[:8]}"
         async with contextlib.AsyncExitStack() as resources:
-            metrics_host, metrics_port = self._metrics_at
-            if metrics_port is not None:
-                resources.callback(watch(self))
-                exposition = serve_metrics(metrics_port, metrics_host)
-                resources.callback(exposition.close)
-                self.metrics_port = exposition.port
-            ami = await resources.enter_async_context(AMIClient.from_settings(settings))
-            advertise = speech.advertise_host = advertised_host(settings, host, ami.local_address)
-            if settings.is_set("ASTERISK_ARI_USER") and settings.is_set("ASTERISK_ARI_PASS"):
-                ari = ARIClient.from_settings(settings, app=self.ari_app)
-                self._ari = await resources.enter_async_context(ari)
-                self._ari.on_event("*", self._router.dispatch)
-                self._ari.add_connect_hook(self._router.reconcile)
-                self._ari.add_connect_hook(reconnect_hook(self._events, "ari"))
-            agi = await _started_agi(host, port, advertise, allowed_clients(settings, host))
-            resources.push_async_callback(agi.close, 0)
-            self.port = agi.port
-            speech.sound_check = functools.partial(sound_plays, ami)
-            speech.on_timing = speech_timings(self._events)
-            await resources.enter_async_context(speech)
-            audio = AudioSocketServer.for_settings(settings, host, advertise)
-            resources.push_async_callback(audio.close)
-            registrations = Registrations(
-                Dialplan(ami), settings, ari_app=self.ari_app, agi_url=agi.url
-            )
-            texts = TextDispatcher(
-                registrations,
+            self.metrics_port = start_metrics(self, resources, self._metrics_at)
+            up = await connect(
+                resources,
                 settings,
+                (host, port),
+                ari_app=self.ari_app,
+                router=self._router,
+                events=self._events,
+                tasks=self._tasks,
                 send=self.send_text,
                 handler_of=self._text_handler_of,
-                tasks=self._tasks,
-                ami=ami,
-                events=self._events,
             )
-            self._up = _Started(settings, ami, agi, registrations, texts, speech, audio)
+            self._up, self._ari, self.port = up, up.ari, up.agi.port
             self._resources = resources.pop_all()
         self._calls = CallDispatch(
             settings=settings,
-            registrations=registrations,
-            speech=speech,
-            audio=audio,
+            registrations=up.registrations,
+            speech=up.speech,
+            audio=up.audio,
             ari=self._ari,
             router=self._router,
             tasks=self._tasks,
             events=self._events,
             default_handler=self.call_handler,
-            music_check=MusicClasses(ami).check,
+            music_check=MusicClasses(up.ami).check,
         )
-        agi.add_route("call", self._calls.on_agi_call)
-        agi.add_route("text", texts.on_text)
-        ami.add_connect_hook(registrations.restore)
-        ami.add_connect_hook(reconnect_hook(self._events, "ami"))
+        up.agi.add_route("call", self._calls.on_agi_call)
+        up.agi.add_route("text", up.texts.on_text)
+        up.ami.add_connect_hook(up.registrations.restore)
+        up.ami.add_connect_hook(reconnect_hook(self._events, "ami"))
         log.info("Server ready: AGI on %s:%s", self.host, self.port)
 
-    def _started(self) -> _Started:
+    async def _start_nodes(self, settings: Settings, hosts: Sequence[str]) -> None:
+        self.host, self.port = listen_address_of(settings, self._host, self._port)
+        self._nodes = nodes = ServerNodes(
+            settings,
+            hosts,
+            listen=(self.host, self.port),
+            new_node=lambda host, port, node_settings: Server(host, port, settings=node_settings),
+            forward=self._events.publish,
+        )
+        await nodes.start()
+        self._resources.push_async_callback(nodes.close)
+        self.metrics_port = start_metrics(self, self._resources, self._metrics_at)
+
+    def _started(self) -> Started:
         if self._up is None:
             raise RuntimeError("Server not started: use `await Server.create(...)`.")
         return self._up
@@ -262,10 +244,16 @@ class Server(Gatherings, AsyncResource):
         the call enters this server's Stasis application) or ``"agi"`` (FastAGI on this
         server's port); the handler cannot tell the difference.
         """
-        up = self._started()
         number = check_number(number)
         if transport not in ("ari", "agi"):
             raise ValueError(f"transport={transport!r}: it must be 'ari' or 'agi'.")
+        text_handler, ui_class = text_handler or message_handler, ui_class or self.ui_class
+        if self._nodes is not None:  # each node serves it with this server's handlers
+            registration = Registration(number, call_handler, text_handler, ui_class, transport)
+            registration.call_handler = call_handler or self.call_handler
+            registration.text_handler = self._text_handler_of(registration)
+            return await self._nodes.register(registration)
+        up = self._started()
         if transport == "ari" and self._ari is None:
             raise ConfigurationError(
                 "transport='ari' needs ARI: set ASTERISK_ARI_USER and ASTERISK_ARI_PASS "
@@ -277,13 +265,7 @@ class Server(Gatherings, AsyncResource):
         # Texts always come here: replies to conversations a Communicator of this process
         # started arrive so, even on a number served without a text handler.
         await up.registrations.add(
-            Registration(
-                number,
-                call_handler,
-                text_handler or message_handler,
-                ui_class or self.ui_class,
-                transport,
-            )
+            Registration(number, call_handler, text_handler, ui_class, transport)
         )
         conversations.receive_on(number)
         await up.texts.deliver_kept(number)
@@ -291,12 +273,16 @@ class Server(Gatherings, AsyncResource):
     async def unregister_extension(self, number: str) -> None:
         """Stop serving ``number``: remove exactly the dialplan entries this server added
         (from the contexts it added them to)."""
+        if self._nodes is not None:
+            await self._nodes.unregister(str(number))
         if self._up is not None and await self._up.registrations.remove(str(number)):
             conversations.stop_receiving_on(str(number))
 
     @property
     def extensions(self) -> dict[str, int | None]:
         """The numbers this server serves, with their dialplan priority."""
+        if self._nodes is not None:
+            return self._nodes.extensions()
         return self._up.registrations.priorities() if self._up is not None else {}
 
     def _text_handler_of(self, registration: Registration) -> TextHandler | None:
@@ -331,6 +317,8 @@ class Server(Gatherings, AsyncResource):
         for a body too long for an AMI line (Asterisk reads at most 1024 bytes a line), ARI's
         ``endpoints/sendMessage``, where the body is a URL-encoded parameter.
         """
+        if self._nodes is not None:
+            return await self._nodes.send_text(to_number, from_number, body)
         up = self._started()
         await send_message(up.ami, self._ari, to_number, from_number, body, settings=up.settings)
         self._events.publish(TextSent(from_number=from_number, to_number=to_number, body=body))
@@ -341,7 +329,10 @@ class Server(Gatherings, AsyncResource):
         """Serve until cancelled (Ctrl-C), stopped by SIGTERM (then it returns) or closed;
         then close the server, which removes its numbers from the dialplan."""
         try:
-            await until_sigterm(self._started().agi.serve_forever())
+            if self._nodes is not None:
+                await until_sigterm(asyncio.Event().wait())
+            else:
+                await until_sigterm(self._started().agi.serve_forever())
         finally:
             await self.close()
 
@@ -362,6 +353,8 @@ class Server(Gatherings, AsyncResource):
         await self._resources.aclose()
 
     def _gathering_parts(self) -> tuple[ARIClient, StasisRouter, Speech]:
+        if self._nodes is not None:
+            return self.nodes[0]._gathering_parts()
         up = self._started()
         if self._ari is None:
             raise ConfigurationError(
@@ -370,35 +363,5 @@ class Server(Gatherings, AsyncResource):
         return self._ari, self._router, up.speech
 
     async def _open(self) -> None:
-        if self._up is None:
+        if self._up is None and self._nodes is None:
             await self.start()
-
-
-def _listen_address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int]:
-    """Check what a server needs of ``settings``; the host and port its FastAGI server
-    listens on (``host``/``port`` when given; see :mod:`asteramisk.addresses`)."""
-    settings.validate(
-        "ASTERISK_HOST",
-        "ASTERISK_AMI_PORT",
-        "ASTERISK_AMI_USER",
-        "ASTERISK_AMI_PASS",
-        "ASTERISK_INCOMING_CALL_CONTEXT",
-        "AGI_SERVER_HOST",
-        "AGI_SERVER_PORT",
-        "MAX_CONCURRENT_CALLS",
-    )
-    return listen_address(settings, host, port)
-
-
-async def _started_agi(
-    host: str, port: int, advertise: str, allowed: list[str] | None
-) -> FastAGIServer:
-    agi = FastAGIServer(host, port, advertise_host=advertise, allowed_clients=allowed)
-    try:
-        await agi.start()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"Cannot listen on {host}:{port} ({exc.strerror}). Another program (or "
-            "another instance of your app) has it: set AGI_SERVER_PORT to a free port."
-        ) from None
-    return agi

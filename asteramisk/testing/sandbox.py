@@ -41,6 +41,7 @@ from pathlib import Path
 
 from asteramisk.exceptions import SandboxError
 from asteramisk.testing.netns import Netns
+from asteramisk.testing.processes import alive, root_in_use
 from asteramisk.testing.sandbox_config import ETC, render_config
 from asteramisk.testing.sandbox_settings import SandboxSettings, ami_fully_booted, ari_answers
 from asteramisk.testing.sandbox_tls import TLSFiles, ensure_certificates
@@ -126,7 +127,7 @@ class Sandbox:
         if (self.root / ASTERISK.lstrip("/")).is_file():
             missing = self.missing_packages()
             progress(f"Adding {', '.join(missing)} to the sandbox in {self.root}...")
-            _apt_install(self.root, missing, self.directory / "apt.log")
+            self.add_packages(missing)
             return
         debootstrap = shutil.which("debootstrap") or (
             "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
@@ -176,6 +177,10 @@ class Sandbox:
         shutil.rmtree(self.root, ignore_errors=True)  # an incomplete earlier attempt
         partial.rename(self.root)
         progress(f"Asterisk provisioned in {time.monotonic() - started:.0f} s.")
+
+    def add_packages(self, packages: list[str]) -> None:
+        """Install Debian ``packages`` into the root with its own apt."""
+        _apt_install(self.root, packages, self.directory / "apt.log")
 
     # -- configuration -------------------------------------------------------------------
 
@@ -238,10 +243,20 @@ class Sandbox:
         self.state_file.unlink(missing_ok=True)
         if self.netns is not None or (running is not None and running.app_host):
             (self.netns or Netns()).down()  # a remote sandbox's network goes with it
-        proc = self.root / "proc"
-        if os.path.ismount(proc):
-            subprocess.run(["umount", "-l", str(proc)], check=False)
+        self.unmount_proc()
         return was_running
+
+    def mount_proc(self) -> None:
+        """Mount /proc in the root (Asterisk needs it), unless it is."""
+        proc = self.root / "proc"
+        if not os.path.ismount(proc):
+            subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+
+    def unmount_proc(self) -> None:
+        """Unmount the root's /proc, unless a process (the cluster's) still runs there."""
+        proc = self.root / "proc"
+        if os.path.ismount(proc) and not root_in_use(self.root):
+            subprocess.run(["umount", "-l", str(proc)], check=False)
 
     def _start(self, settings: SandboxSettings, progress: Progress, timeout: float) -> None:
         if self.netns is not None:
@@ -250,9 +265,7 @@ class Sandbox:
         self._write_config(settings)
         (self.root / "var/run/asterisk").mkdir(parents=True, exist_ok=True)
         (self.root / "var/spool/asterisk/recording").mkdir(parents=True, exist_ok=True)
-        proc = self.root / "proc"
-        if not os.path.ismount(proc):
-            subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+        self.mount_proc()
         progress("Starting Asterisk...")
         conf = f"{ETC}/asterisk.conf"
         command = ["chroot", str(self.root), ASTERISK, "-f", "-n", "-q", "-C", conf]
@@ -295,24 +308,13 @@ class Sandbox:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while self._alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if self._alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            while self._alive(pid):
+            while alive(pid):
                 time.sleep(0.05)
-        return True
-
-    def _alive(self, pid: int) -> bool:
-        try:
-            status = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        if status.rsplit(")", 1)[-1].split()[0] == "Z":
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            return False
         return True
 
     def pid(self) -> int | None:
@@ -328,7 +330,7 @@ class Sandbox:
             return None
         if Path(root) != self.root.resolve() or b"asterisk" not in cmdline:
             return None  # the pid was reused by another program: not ours
-        return pid if self._alive(pid) else None
+        return pid if alive(pid) else None
 
     def settings(self, *, require_running: bool = True) -> SandboxSettings | None:
         """The settings of the sandbox (None unless it is running, by default)."""

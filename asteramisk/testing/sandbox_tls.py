@@ -30,11 +30,19 @@ class TLSFiles:
     key_file: str
 
 
-def ensure_certificates(directory: Path, root: Path) -> TLSFiles:
-    """The sandbox's CA and Asterisk's certificate (made on first use)."""
-    outside = directory / "tls"
-    inside = root / INSIDE.lstrip("/")
-    files = TLSFiles(outside / "ca.pem", f"{INSIDE}/asterisk.pem", f"{INSIDE}/asterisk.key")
+def ensure_certificates(
+    directory: Path,
+    root: Path,
+    *,
+    names: tuple[str, ...] = SERVER_NAMES,
+    where: str = INSIDE,
+    kind: str = "tls",
+) -> TLSFiles:
+    """The sandbox's CA and Asterisk's certificate (made on first use), for ``names``: the
+    CA in ``directory/kind``, Asterisk's key and certificate in ``where`` in the chroot."""
+    outside = directory / kind
+    inside = root / where.lstrip("/")
+    files = TLSFiles(outside / "ca.pem", f"{where}/asterisk.pem", f"{where}/asterisk.key")
     if files.ca_file.is_file() and (inside / "asterisk.pem").is_file():
         return files
     openssl = shutil.which("openssl")
@@ -49,7 +57,7 @@ def ensure_certificates(directory: Path, root: Path) -> TLSFiles:
         work = Path(scratch)
         extensions = work / "server.ext"
         extensions.write_text(
-            f"subjectAltName = {','.join(SERVER_NAMES)}\n"
+            f"subjectAltName = {','.join(names)}\n"
             "basicConstraints = critical, CA:FALSE\n"
             "keyUsage = critical, digitalSignature, keyEncipherment\n"
             "extendedKeyUsage = serverAuth\n"

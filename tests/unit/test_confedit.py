@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -74,9 +75,20 @@ def test_sandbox_renders_every_example_config(tmp_path: Path) -> None:
 
 def test_example_configs_hold_placeholders_not_secrets() -> None:
     examples = Path(__file__).resolve().parents[2] / "example_configs"
-    text = "\n".join(p.read_text() for p in examples.rglob("*.conf"))
+    single = [p for p in examples.rglob("*.conf") if "cluster" not in p.parts]
+    text = "\n".join(p.read_text() for p in single)
     for placeholder in ("yourpassword", "youraripassword", "yoursippassword"):
         assert placeholder in text
     for line in text.splitlines():
         if line.strip().startswith(("bindaddr", "bind ")):
             assert "127.0.0.1" in line, line
+
+
+def test_cluster_configs_use_documentation_addresses_only() -> None:
+    """A cluster node binds its address on the LAN: the examples give RFC 5737 addresses,
+    never one that could be someone's, and no password (Kamailio is trusted by address)."""
+    cluster = Path(__file__).resolve().parents[2] / "example_configs" / "cluster"
+    text = "\n".join(p.read_text() for p in sorted(cluster.iterdir()))
+    addresses = set(re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", text))
+    assert addresses and all(a.startswith("192.0.2.") for a in addresses), addresses
+    assert "password" not in text.replace("no password", "")
