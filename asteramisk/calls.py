@@ -157,6 +157,7 @@ class CallDispatch:
             transport=transport,
             from_number=remote_number,
             to_number=registration.number,
+            asterisk_host=self.settings.ASTERISK_HOST,
             events=self.events,
         )
         record.started()

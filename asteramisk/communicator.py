@@ -32,6 +32,7 @@ import math
 import re
 import uuid
 import weakref
+from collections.abc import Sequence
 from typing import Any, Literal, Self
 
 from asteramisk.addresses import advertised_host, listen_address
@@ -43,6 +44,7 @@ from asteramisk.asterisk.music import MusicClasses
 from asteramisk.asterisk.sound_probe import sound_plays
 from asteramisk.asterisk.stasis import StasisRouter
 from asteramisk.calls import speech_timings
+from asteramisk.communicator_nodes import CommunicatorNodes
 from asteramisk.communicator_texts import CommunicatorTexts
 from asteramisk.config import Settings, config
 from asteramisk.events import CallRecord, EventSource, EventStream
@@ -52,7 +54,9 @@ from asteramisk.lifecycle import AsyncResource, TaskSet
 from asteramisk.media.audio_server import AudioSocketServer
 from asteramisk.media.machine import MachineSettings
 from asteramisk.media.speech import Speech
+from asteramisk.nodes import Nodes
 from asteramisk.outgoing import OutgoingCall, StatusCallback
+from asteramisk.text_relay import acquire
 from asteramisk.ui import UI, VoiceUI
 from asteramisk.ui.arguments import check_channel
 from asteramisk.ui.machine import detect_answerer
@@ -86,7 +90,7 @@ def _destination(
     return f"PJSIP/{remote}@{settings.ASTERISK_PSTN_ENDPOINT}", remote
 
 
-class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
+class Communicator(EventSource, CommunicatorNodes, CommunicatorTexts, Gatherings, AsyncResource):
     """Starts calls and texts (see the module docstring).
 
     ``callerid_number`` is the number calls and texts come from (default ``SYSTEM_PHONE_NUMBER``),
@@ -97,7 +101,12 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
     """
 
     def __init__(
-        self, callerid_number: str | None = None, callerid_name: str | None = None
+        self,
+        callerid_number: str | None = None,
+        callerid_name: str | None = None,
+        *,
+        asterisks: Sequence[str] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         number = callerid_number if callerid_number is not None else config.SYSTEM_PHONE_NUMBER
         if not number:
@@ -111,8 +120,10 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
         _caller_id(self.callerid_number, self.callerid_name)
         self.ari_app = ""
         """The Stasis application this communicator's calls run in (named at ``start()``)."""
-        self.settings: Settings | None = None
+        self.settings: Settings | None = settings
         """The configuration read at ``start()``."""
+        self._asterisks = tuple(asterisks or ())
+        self._nodes: Nodes[Communicator] | None = None
         self.speech: Speech | None = None
         """Speech synthesis and recognition of this communicator's calls."""
         self._ami: AMIClient | None = None
@@ -132,24 +143,34 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
 
     @classmethod
     async def create(
-        cls, callerid_number: str | None = None, callerid_name: str | None = None
+        cls,
+        callerid_number: str | None = None,
+        callerid_name: str | None = None,
+        *,
+        asterisks: Sequence[str] | None = None,
     ) -> Self:
-        """Create a communicator and connect it to Asterisk (AMI, and ARI for calls)."""
-        communicator = cls(callerid_number, callerid_name)
+        """Create a communicator and connect it to Asterisk (AMI, and ARI for calls).
+        ``asterisks``: several Asterisk servers (default ``ASTERISK_HOSTS``), used in turn
+        for each call and text, the next one when one cannot be reached."""
+        communicator = cls(callerid_number, callerid_name, asterisks=asterisks)
         await communicator.start()
         return communicator
 
     async def _open(self) -> None:
-        if self.settings is None:
+        if self._ami is None and self._nodes is None:
             await self.start()
 
     async def start(self) -> None:
         """Read the configuration; connect to AMI (texts) and, when its credentials are set,
         to ARI (calls)."""
-        settings = config.snapshot()
+        settings = self.settings or config.snapshot()
         settings.validate(
             "ASTERISK_HOST", "ASTERISK_AMI_PORT", "ASTERISK_AMI_USER", "ASTERISK_AMI_PASS"
         )
+        hosts = self._asterisks or settings.asterisk_hosts()
+        self.settings = settings = settings.replace(ASTERISK_HOST=hosts[0], ASTERISK_HOSTS="")
+        if len(hosts) > 1:
+            return await self._start_nodes(settings, hosts)
         speech = Speech.from_settings(settings)  # checks TTS_* first
         self.settings = settings
         self.ari_app = f"{settings.ASTERISK_ARI_APP}-out-{uuid.uuid4().hex[:8]}"
@@ -170,7 +191,16 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
             self.speech = await resources.enter_async_context(speech)
             self._audio = AudioSocketServer.for_settings(settings, host, advertise)
             resources.push_async_callback(self._audio.close)
+            relay = await acquire(settings)  # with REDIS_URL: replies reach us from any host
+            if relay is not None:
+                resources.push_async_callback(relay.release)
             self._resources = resources.pop_all()
+
+    def _node(self, settings: Settings) -> Communicator:
+        return Communicator(self.callerid_number, self.callerid_name, settings=settings)
+
+    def _connected_here(self) -> bool:
+        return bool(self._ami and self._ami.connected)
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -206,6 +236,19 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
         thresholds): listen to the callee first; ``ui.answered_by`` says ``human``,
         ``machine`` or ``unknown`` (:mod:`asteramisk.ui.machine`).
         """
+        if self._nodes is not None:
+            return await self._nodes.in_turn(
+                lambda node: node.make_call(
+                    recipient_number,
+                    channel=channel,
+                    timeout=timeout,
+                    callerid_number=callerid_number,
+                    callerid_name=callerid_name,
+                    ui_class=ui_class,
+                    on_status=on_status,
+                    detect_machine=detect_machine,
+                )
+            )
         ari, settings, speech, audio = self._require_ari()
         endpoint, remote = _destination(recipient_number, channel, settings)
         number = check_number(callerid_number or self.callerid_number, "callerid_number")
@@ -221,6 +264,7 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
             transport="ari",
             from_number=number,
             to_number=remote,
+            asterisk_host=settings.ASTERISK_HOST,
         )
         call = self._outgoing[channel_id] = OutgoingCall(
             record, self._events, self._tasks, on_status
@@ -303,6 +347,9 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
     # -- lifecycle -----------------------------------------------------------------------
 
     def _require_ami(self) -> AMIClient:
+        if self._nodes is not None and self._nodes.members and not self._closed:
+            node: Communicator = self._first_node()
+            return node._require_ami()
         if self._ami is None or self._closed:
             raise RuntimeError(
                 "Communicator not started (or closed): use `await Communicator.create(...)`."
@@ -310,6 +357,9 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
         return self._ami
 
     def _gathering_parts(self) -> tuple[ARIClient, StasisRouter, Speech]:
+        if self._nodes is not None and self._nodes.members:
+            first: Communicator = self._first_node()
+            return first._gathering_parts()
         ari, _, speech, _ = self._require_ari()
         return ari, self._router, speech
 
@@ -335,5 +385,7 @@ class Communicator(EventSource, CommunicatorTexts, Gatherings, AsyncResource):
                 with contextlib.suppress(Exception):
                     await ui.hangup()
         await self._tasks.cancel()
+        if self._nodes is not None:
+            await self._nodes.close()
         await self._resources.aclose()
         self._events.close()

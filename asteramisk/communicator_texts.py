@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 import weakref
+from typing import Any
 
 from asteramisk.asterisk.ami import AMIClient
 from asteramisk.asterisk.ari import ARIClient
 from asteramisk.asterisk.messaging import check_number, send_message
 from asteramisk.config import Settings
 from asteramisk.events import EventStream, TextSent
+from asteramisk.nodes import Nodes
 from asteramisk.ui import UI, TextUI
 from asteramisk.ui.conversations import conversations
 
@@ -25,6 +28,7 @@ class CommunicatorTexts:
     _ari: ARIClient | None
     _events: EventStream
     _uis: weakref.WeakSet[UI]
+    _nodes: Nodes[Any] | None
 
     def _require_ami(self) -> AMIClient:
         raise NotImplementedError
@@ -54,11 +58,16 @@ class CommunicatorTexts:
         )
         ui.answered = True
         conversations.add(ui)
+        await conversations.claimed(ui)  # with REDIS_URL: its replies come here
         self._uis.add(ui)
         return ui
 
     async def send_text(self, to_number: str, from_number: str, body: str) -> None:
-        """Send one text (see :meth:`asteramisk.server.Server.send_text`)."""
+        """Send one text (see :meth:`asteramisk.server.Server.send_text`); with several
+        Asterisk servers, on the next one in turn."""
+        if self._nodes is not None:
+            await self._nodes.in_turn(functools.partial(_send_text, to_number, from_number, body))
+            return
         ami = self._require_ami()
         await send_message(
             ami,
@@ -70,3 +79,7 @@ class CommunicatorTexts:
             from_name=self.callerid_name,
         )
         self._events.publish(TextSent(from_number=from_number, to_number=to_number, body=body))
+
+
+async def _send_text(to_number: str, from_number: str, body: str, node: Any) -> None:
+    await node.send_text(to_number, from_number, body)

@@ -95,6 +95,8 @@ class CallRecord:
     transport: str
     from_number: str
     to_number: str
+    asterisk_host: str = ""
+    """The Asterisk the call is on (its ``ASTERISK_HOST``: one of ``ASTERISK_HOSTS``)."""
     started_at: float = field(default_factory=time.time)
     answered_at: float | None = None
     ended_at: float | None = None

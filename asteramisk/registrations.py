@@ -2,10 +2,11 @@
 
 Each number gets two entries: one in ``ASTERISK_INCOMING_CALL_CONTEXT`` that runs ``Stasis()``
 into the server's own ARI application (``transport="ari"``) or ``AGI()`` towards its FastAGI
-server (``transport="agi"``), and one in ``ASTERISK_INCOMING_TEXT_CONTEXT`` that hands texts to
-its FastAGI server. Each entry remembers its context and priority
-(:class:`~asteramisk.asterisk.dialplan.DialplanEntry`), so removing a number removes exactly
-what was added, where it was added.
+server (``transport="agi"``), wrapped so that the instances serving the number share its calls
+(:mod:`asteramisk.asterisk.rotation`: the least busy takes each), and one in
+``ASTERISK_INCOMING_TEXT_CONTEXT`` that hands texts to its FastAGI server. Each entry
+remembers its context and priority (:class:`~asteramisk.asterisk.dialplan.DialplanEntry`),
+so removing a number removes exactly what was added, where it was added.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
+from asteramisk.asterisk import rotation
 from asteramisk.asterisk.dialplan import Dialplan, DialplanEntry
 from asteramisk.config import Settings
 from asteramisk.exceptions import ActionError, AsteriskConnectionError
@@ -85,8 +87,10 @@ class Registrations:
             return context, number, "AGI", self._agi_url("text", number)
         context = self.settings.ASTERISK_INCOMING_CALL_CONTEXT
         if registration.transport == "ari":
-            return context, number, "Stasis", f"{self.ari_app},{number}"
-        return context, number, "AGI", self._agi_url("call", number)
+            data = rotation.entry_data(self.ari_app, "stasis", f"{self.ari_app},{number}")
+        else:
+            data = rotation.entry_data(self.ari_app, "agi", self._agi_url("call", number))
+        return context, number, "ExecIf", data
 
     async def add(self, registration: Registration) -> None:
         """Add the entries of ``registration`` (its number must not be registered), after
@@ -95,8 +99,20 @@ class Registrations:
         for context in sorted(contexts):
             await self.clear_stale(context, registration.number)
         registration.call_entry = await self.dialplan.add(*self.entry(registration, text=False))
+        await self._ensure_sentinel(registration.call_entry)
         registration.text_entry = await self.dialplan.add(*self.entry(registration, text=True))
         self._by_number[registration.number] = registration
+
+    async def _ensure_sentinel(self, entry: DialplanEntry) -> None:
+        """The marker of ``entry``, the last step of its number's calls and the private
+        steps that take a call (see :mod:`~.rotation`)."""
+        put = self.dialplan.put_step
+        await put(rotation.MARKERS, entry.number, entry.priority, "NoOp", self.ari_app)
+        await put(
+            entry.context, entry.number, rotation.SENTINEL, "ExecIf", rotation.sentinel_data()
+        )
+        for extension, steps in rotation.take_steps().items():
+            await self.dialplan.put(rotation.TAKE, extension, steps)
 
     async def remove(self, number: str) -> Registration | None:
         """Remove the entries of ``number``; its registration, or None if it had none."""
@@ -105,6 +121,15 @@ class Registrations:
             for entry in (registration.call_entry, registration.text_entry):
                 if entry is not None:
                     await self.dialplan.remove(entry)
+            call = registration.call_entry
+            if call is not None:
+                await self.dialplan.remove(
+                    DialplanEntry(rotation.MARKERS, call.number, "NoOp", "", call.priority)
+                )
+            if call is not None and not await self.dialplan.entries(call.context, call.number):
+                await self.dialplan.remove(  # the last instance: its sentinel goes too
+                    DialplanEntry(call.context, call.number, "ExecIf", "", rotation.SENTINEL)
+                )
         return registration
 
     async def remove_all(self) -> list[str]:
@@ -131,6 +156,8 @@ class Registrations:
                     registration.text_entry = added
                 else:
                     registration.call_entry = added
+            if registration.call_entry is not None:
+                await self._ensure_sentinel(registration.call_entry)
 
     async def others_after(self, registration: Registration) -> bool:
         """Whether another instance serves the number's texts at a later priority."""
@@ -150,24 +177,27 @@ class Registrations:
         apps: set[str] | None = None
         own = self._agi_url("call", number).split("/call,")[0]
         for entry in await self.dialplan.entries(context, number):
-            if entry.app == "Stasis" and entry.data.startswith(f"{self.app_prefix}-"):
-                app = entry.data.split(",", 1)[0]
+            app_name, data = rotation.inner(entry.app, entry.data)
+            if app_name == "Stasis" and data.startswith(f"{self.app_prefix}-"):
+                app = data.split(",", 1)[0]
                 if apps is None:
                     shown = await self.dialplan.ami.command("ari show apps")
                     apps = {line.strip() for line in shown.splitlines()}
                 if app != self.ari_app and app not in apps:
                     stale.append(entry)
-            elif entry.app == "AGI" and _ours(entry.data, number):
-                where = entry.data.split("/")[2]
-                if entry.data.startswith(f"{own}/") or not await _answers(where):
+            elif app_name == "AGI" and _ours(data, number):
+                where = data.split("/")[2]
+                if data.startswith(f"{own}/") or not await _answers(where):
                     stale.append(entry)
         for entry in stale:
+            app_name, data = rotation.inner(entry.app, entry.data)
             log.warning(
-                "Removing %s@%s %d. %s: left by an instance of the app that is gone",
+                "Removing %s@%s %d. %s(%s): left by an instance of the app that is gone",
                 number,
                 context,
                 entry.priority,
-                entry.line,
+                app_name,
+                data,
             )
             await self.dialplan.remove(entry)
         return stale

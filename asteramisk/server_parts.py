@@ -24,6 +24,7 @@ from asteramisk.media.speech import Speech
 from asteramisk.metrics import serve, watch
 from asteramisk.registrations import Registration, Registrations, TextHandler
 from asteramisk.text_dispatch import Send, TextDispatcher
+from asteramisk.text_relay import acquire
 
 __all__ = ["Started", "connect", "listen_address_of", "start_metrics"]
 
@@ -89,6 +90,11 @@ async def connect(
         ami=ami,
         events=events,
     )
+    relay = await acquire(settings)  # with REDIS_URL: texts shared with the other app hosts
+    if relay is not None:
+        resources.push_async_callback(relay.release)
+        relay.takers.append(texts.take)
+        resources.callback(relay.takers.remove, texts.take)
     return Started(settings, ami, agi, registrations, texts, speech, audio, ari)
 
 

@@ -97,12 +97,23 @@ class TextDispatcher:
         if isinstance(body, TextLostError):
             log.error("%s", body)  # no conversation to tell: said here, and handled
             return True
+        if await conversations.hand_over(number, their, body):
+            return True  # another host holds the conversation: it has the text now
+        return await self.take(number, their, body)
+
+    async def take(self, number: str, their: str, body: str) -> bool:
+        """Start a conversation with ``body`` (or deliver it to one that began meanwhile);
+        False to pass it on."""
+        conversation = conversations.get(number, their)
+        if conversation is not None:
+            conversation.deliver(body)
+            return True
         registration = self.registrations.get(number)
         handler = None if registration is None else self._handler_of(registration)
         if registration is None or handler is None:
             return False
         if len(self.conversations) < self.settings.MAX_CONCURRENT_CONVERSATIONS:
-            self._start(handler, number, their, body)
+            await conversations.claimed(self._start(handler, number, their, body))
         elif await self._passed_on(registration):
             return False
         else:
@@ -131,7 +142,7 @@ class TextDispatcher:
             log.info("%d text(s) to %s kept while no app served it: handed over", taken, number)
         return taken
 
-    def _start(self, handler: TextHandler, number: str, their: str, body: str) -> None:
+    def _start(self, handler: TextHandler, number: str, their: str, body: str) -> TextUI:
         ui = TextUI(
             self._send,
             remote_number=their,
@@ -142,6 +153,7 @@ class TextDispatcher:
         conversations.add(ui)
         self.conversations.add(ui)
         self._tasks.spawn(self._converse(handler, ui))
+        return ui
 
     async def _passed_on(self, registration: Registration) -> bool:
         """At MAX_CONCURRENT_CONVERSATIONS: pass a new conversation on to the next priority

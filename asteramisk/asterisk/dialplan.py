@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from asteramisk.asterisk.ami import AMIClient
+from asteramisk.asterisk.rotation import SENTINEL
 from asteramisk.exceptions import ActionError
 
 __all__ = ["Dialplan", "DialplanEntry", "parse_entries"]
@@ -51,17 +52,24 @@ class Dialplan:
         ``context``, replacing what is there: a private context of the library's own (a
         probe, a test call), not a number others share."""
         for priority, (app, data) in enumerate(steps, start=1):
-            await self.ami.action(
-                {
-                    "Action": "DialplanExtensionAdd",
-                    "Context": context,
-                    "Extension": extension,
-                    "Priority": str(priority),
-                    "Application": app,
-                    "ApplicationData": data,
-                    "Replace": "yes",
-                }
-            )
+            await self.put_step(context, extension, priority, app, data)
+
+    async def put_step(
+        self, context: str, extension: str, priority: int, app: str, data: str
+    ) -> None:
+        """Write ``app(data)`` at ``priority`` of ``extension``, replacing what is there (a
+        step every instance writes alike: the rotation's last step)."""
+        await self.ami.action(
+            {
+                "Action": "DialplanExtensionAdd",
+                "Context": context,
+                "Extension": extension,
+                "Priority": str(priority),
+                "Application": app,
+                "ApplicationData": data,
+                "Replace": "yes",
+            }
+        )
 
     async def drop_context(self, context: str) -> None:
         """Remove a private context whole (no error if it is gone)."""
@@ -115,9 +123,10 @@ class Dialplan:
         return max([0, *(e.priority for e in await self.entries(context, number))]) + 1
 
     async def entries(self, context: str, number: str) -> list[DialplanEntry]:
-        """The entries of exactly ``number`` in ``context`` (not the patterns it matches)."""
+        """The entries of exactly ``number`` in ``context`` (not the patterns it matches),
+        without the rotation's last step (:data:`~.rotation.SENTINEL`)."""
         output = await self.ami.command(f"dialplan show {number}@{context}")
-        return parse_entries(output, context, number)
+        return [e for e in parse_entries(output, context, number) if e.priority < SENTINEL]
 
 
 def parse_entries(output: str, context: str, number: str) -> list[DialplanEntry]:

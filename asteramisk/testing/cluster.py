@@ -76,6 +76,8 @@ class ClusterSettings:
             {
                 "ASTERISK_HOSTS": ",".join(self.hosts),
                 "AGI_ALLOWED_CLIENTS": ",".join(self.hosts),
+                "ASTERISK_PSTN_GATEWAY_HOST": self.kamailio.split(":")[0],
+                "ASTERISK_PSTN_GATEWAY_PORT": self.kamailio.split(":")[1],
                 "REDIS_URL": self.redis_url,
                 "ASTERAMISK_SANDBOX_CLUSTER": "1",
             }
@@ -308,7 +310,22 @@ class ClusterSandbox:
             conf = conf.replace(f"{key} => {path}", f"{key} => {path}-{name}")
             (self.root / f"{path.lstrip('/')}-{name}").mkdir(parents=True, exist_ok=True)
         (self.root / f"var/spool/asterisk-{name}/recording").mkdir(parents=True, exist_ok=True)
-        return {"pjsip.conf": pjsip, "manager.d/asteramisk.conf": manager, "asterisk.conf": conf}
+        people = (
+            f"\n[{node.text_context}](+)\n"
+            "; The cluster sandbox's people: 7000000-7999999 answer each text with "
+            '"re: <the text>", through Kamailio like any text.\n'
+            "exten => _7XXXXXX,1,Set(ASKER=${CUT(CUT(MESSAGE(from),@,1),:,2)})\n"
+            " same => n,Set(MESSAGE(body)=re: ${MESSAGE(body)})\n"
+            f" same => n,MessageSend(pjsip:pstn/sip:${{ASKER}}@{cluster.kamailio},"
+            f'"Person" <sip:${{EXTEN}}@{kamailio}>)\n'
+            " same => n,Hangup()\n"
+        )
+        return {
+            "pjsip.conf": pjsip,
+            "manager.d/asteramisk.conf": manager,
+            "asterisk.conf": conf,
+            "extensions.conf": files["extensions.conf"] + people,
+        }
 
     def _command(self, name: str, settings: ClusterSettings) -> list[str]:
         chroot = ["chroot", str(self.root)]

@@ -63,7 +63,7 @@ async def test_an_app_bound_everywhere_is_reached_at_its_advertised_address(
         result = await serve_once(server, phone, "agi", "2901", handler)
         async with AMIClient() as ami:
             shown = await ami.command(f"dialplan show 2901@{asterisk.call_context}")
-        assert f"AGI(agi://{expected}:{server.port}/call,2901)" in shown
+        assert f"agi,1(agi://{expected}:{server.port}/call,2901," in shown
         call = await phone.call("2901")
         assert await call.hear(timeout=10) == "what would you like"
         await call.say("cancel my order")

@@ -71,9 +71,9 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 def entry(server: Server, number: str, transport: str) -> str:
     """How ``server``'s registration of ``number`` reads in ``dialplan show``."""
-    if transport == "ari":
-        return f"Stasis({server.ari_app},{number})"
-    return f"AGI(agi://127.0.0.1:{server.port}/call,{number})"
+    if transport == "ari":  # Stasis() or AGI() through the rotation's private context
+        return f"asteramisk-take,stasis,1({server.ari_app},{number},"
+    return f"asteramisk-take,agi,1(agi://127.0.0.1:{server.port}/call,{number},"
 
 
 @pytest.fixture
@@ -180,13 +180,13 @@ async def test_handler_that_raises_apologises_and_hangs_up(
     assert "a bug in the app" in caplog.text
 
 
-async def test_full_server_passes_the_call_to_the_next_instance(
+async def test_instances_share_the_calls_and_a_full_one_passes_them_on(
     asterisk: SandboxSettings,
     phone: VirtualPhone,
-    caplog: pytest.LogCaptureFixture,
     transport: str,
 ) -> None:
-    caplog.set_level(logging.INFO)
+    """Two instances serve one number: the least busy takes each call (Asterisk counts
+    them), so held calls alternate; one at MAX_CONCURRENT_CALLS passes its turn on."""
     release = asyncio.Event()
     served_by: list[str] = []
 
@@ -198,8 +198,9 @@ async def test_full_server_passes_the_call_to_the_next_instance(
 
         return handler
 
-    config.MAX_CONCURRENT_CALLS = 1
+    config.MAX_CONCURRENT_CALLS = 2
     first = await Server.create(port=0)
+    del config.MAX_CONCURRENT_CALLS
     second = await Server.create(port=0)
     try:
         await first.register_extension(
@@ -209,13 +210,14 @@ async def test_full_server_passes_the_call_to_the_next_instance(
             "2003", call_handler=handler_for("second"), transport=transport
         )
         assert second.extensions["2003"] == first.extensions["2003"] + 1  # type: ignore[operator]
-        await phone.call("2003")
-        await phone.call("2003")  # the first server is full: the second one answers
-        assert served_by == ["first", "second"]
-        assert "passed on to the next priority" in caplog.text
+        for _ in range(4):
+            await phone.call("2003")
+        assert sorted(served_by) == ["first", "first", "second", "second"]  # 2 each
+        for _ in range(2):  # the first is full: whichever is chosen, the second answers
+            await phone.call("2003")
+        assert served_by.count("first") == 2 and served_by.count("second") == 4
     finally:
         release.set()
-        del config.MAX_CONCURRENT_CALLS
         await first.close()
         await second.close()
 
