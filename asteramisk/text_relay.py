@@ -120,6 +120,16 @@ class TextRelay:
         return f"<TextRelay {self.host_id} at {self.where}>"
 
     @property
+    def listening(self) -> bool:
+        """Whether this host receives the texts other hosts hand it (Redis is connected)."""
+        return self._listening.is_set()
+
+    async def wait_listening(self, timeout: float = 30.0) -> None:
+        """Wait until this host listens again (after Redis came back)."""
+        async with asyncio.timeout(timeout):
+            await self._listening.wait()
+
+    @property
     def channel(self) -> str:
         return f"{PREFIX}:host:{self.host_id}"
 
@@ -246,6 +256,7 @@ class TextRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._listening.clear()
                 log.warning("Redis at %s lost (%s); listening again in %.1f s",
                             self.where, _reason(exc), backoff)  # fmt: skip
             finally:
