@@ -1,4 +1,5 @@
-"""The ``asteramisk`` command line: ``demo``, ``doctor``, ``sandbox up|down|status|env|cli``."""
+"""The ``asteramisk`` command line: ``demo``, ``doctor``, ``sandbox up|down|status|env|cli``
+(``--cluster``: the cluster sandbox, two Asterisk nodes behind Kamailio, and Redis)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,35 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from asteramisk.testing.cluster import ClusterSandbox
+
+    cluster = ClusterSandbox()
+    if args.action == "up":
+        cluster.up(progress=_progress)
+        _progress('Load its settings with:  eval "$(python -m asteramisk sandbox env --cluster)"')
+    elif args.action == "down":
+        _progress("Cluster stopped." if cluster.down() else "The cluster was not running.")
+    elif args.action == "status":
+        for key, value in cluster.status().items():
+            print(f"{key}: {value}")
+        return 0 if cluster.settings() else 3
+    elif args.action == "env":
+        running = cluster.settings()
+        if running is None:
+            _progress("The cluster is not running; start it with `sandbox up --cluster`.")
+            return 3
+        for name, value in running.env().items():
+            print(f"export {name}={shlex.quote(value)}")
+    elif args.action == "cli":
+        node, *command = args.cli_args or ["node1"]
+        print(cluster.cli(node, " ".join(command) or "core show version"), end="")
+    return 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
+    if args.cluster:
+        return _cluster(args)
     from asteramisk.testing.sandbox import Sandbox
 
     sandbox = Sandbox()
@@ -50,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox = commands.add_parser("sandbox", help="a real Asterisk 22 for development and tests")
     sandbox.add_argument("action", choices=["up", "down", "status", "env", "cli"])
     sandbox.add_argument("cli_args", nargs="*", help="with `cli`: the Asterisk CLI command")
+    sandbox.add_argument(
+        "--cluster",
+        action="store_true",
+        help="two Asterisk nodes behind Kamailio, and Redis (with `cli`: the node first)",
+    )
     commands.add_parser("demo", help="a real call against the sandbox, with its transcript")
     commands.add_parser("doctor", help="check your Asterisk setup and say how to fix it")
     args = parser.parse_args(argv)

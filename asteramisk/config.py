@@ -160,7 +160,8 @@ class Settings:
 
     def asterisk_hosts(self) -> tuple[str, ...]:
         """The Asterisk servers to use: ``ASTERISK_HOSTS``, or ``ASTERISK_HOST`` alone."""
-        return tuple(self._values.get("ASTERISK_HOSTS") or ()) or (self.ASTERISK_HOST,)
+        hosts: tuple[str, ...] = self.ASTERISK_HOSTS  # raises its problem, if it has one
+        return hosts or (self.ASTERISK_HOST,)
 
     def validate(self, *names: str) -> None:
         """Read each named variable, raising the first problem."""

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-
 collect_ignore = [] if os.environ.get("ASTERAMISK_CLUSTER_TESTS") else ["cluster"]
 
 

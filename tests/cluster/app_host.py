@@ -83,7 +83,9 @@ async def texts(our: str, first: int, count: int) -> None:
         if round_ == 2:
             await line()
             await relay.wait_listening()
-        problems = [p for p in await asyncio.gather(*(ask(i, ui, round_) for i, ui in enumerate(uis))) if p]
+        problems = [
+            p for p in await asyncio.gather(*(ask(i, ui, round_) for i, ui in enumerate(uis))) if p
+        ]
         say(round=round_, right=count - len(problems), problems=problems[:20],
             handed=relay.handed, received=relay.received)  # fmt: skip
     await line()

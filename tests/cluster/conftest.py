@@ -84,7 +84,9 @@ class AppHost:
         assert self.process is not None and self.process.stdout is not None
         raw = await asyncio.wait_for(self.process.stdout.readline(), timeout)
         if not raw:
-            raise AssertionError(f"app host {self.host.name} ended (exit {self.process.returncode})")
+            raise AssertionError(
+                f"app host {self.host.name} ended (exit {self.process.returncode})"
+            )
         result: dict[str, Any] = json.loads(raw)
         return result
 

@@ -98,9 +98,7 @@ async def test_an_asterisk_node_dies_and_comes_back(
     await server.close()
 
 
-async def test_an_app_host_dies(
-    on_cluster: ClusterSettings, app_hosts: list[AppHost]
-) -> None:
+async def test_an_app_host_dies(on_cluster: ClusterSettings, app_hosts: list[AppHost]) -> None:
     """app1 is killed: every later call is answered (by app2) at once."""
     for host in app_hosts:
         assert await host.start("serve", NUMBER) == {"ready": True}
