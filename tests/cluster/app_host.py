@@ -6,6 +6,9 @@ a line on stdin for each step.
 ``serve NUMBER``: serve calls to NUMBER on every Asterisk (answer, say a few words, wait for
 the caller to hang up); each line on stdin: report the calls each Asterisk node sent here.
 
+``hold OUR PERSON``: open a text conversation with PERSON from OUR (claimed in Redis for
+this host) and wait, until killed.
+
 ``texts OUR FIRST COUNT``: serve OUR (no text handler: replies only); on "go", text COUNT
 people (7000000 + FIRST, ...) from OUR, each a question of its own (the cluster's dialplan
 answers "re: <question>"), and report; on the next "go", once Redis is listened to again,
@@ -95,10 +98,23 @@ async def texts(our: str, first: int, count: int) -> None:
     await server.close(grace=0)
 
 
+async def hold(our: str, person: str) -> None:
+    server = await Server.create(port=int(os.environ.get("AGI_SERVER_PORT", "4573")))
+    await server.register_extension(our)
+    communicator = await Communicator.create(callerid_number=our)
+    await communicator.make_text(person)
+    say(ready=True)
+    await line()
+    await communicator.close()
+    await server.close(grace=0)
+
+
 def main() -> None:
     mode, *args = sys.argv[1:]
     if mode == "serve":
         asyncio.run(serve(args[0], args[1] if len(args) > 1 else "ari"))
+    elif mode == "hold":
+        asyncio.run(hold(args[0], args[1]))
     elif mode == "texts":
         asyncio.run(texts(args[0], int(args[1]), int(args[2])))
     else:

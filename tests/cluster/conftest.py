@@ -53,6 +53,9 @@ def phone_on(settings: ClusterSettings, index: int) -> None:
         if not name.startswith("ASTERAMISK_"):
             setattr(config, name, value)
     del config.ASTERISK_HOSTS
+    config.ASTERISK_PSTN_GATEWAY_HOST, config.ASTERISK_PSTN_GATEWAY_PORT = settings.kamailio.split(
+        ":"
+    )
 
 
 class AppHost:

@@ -8,10 +8,12 @@ import asyncio
 import time
 from collections import Counter
 
+import pytest
+
 from asteramisk.server import Server
 from asteramisk.testing.cluster import ClusterSandbox, ClusterSettings
 from asteramisk.testing.phone import VirtualPhone
-from asteramisk.ui import VoiceUI
+from asteramisk.ui import TextUI, VoiceUI
 from tests.cluster.conftest import AppHost, phone_on
 
 NUMBER = "5557100"
@@ -135,3 +137,27 @@ async def test_a_thousand_text_conversations_across_a_redis_restart(
     second = await asyncio.gather(*(host.ask() for host in app_hosts))
     assert [r["right"] for r in second] == [500, 500], second
     assert sum(r["handed"] for r in second) - handed >= 400, second
+
+
+async def test_a_text_for_a_conversation_whose_host_died_starts_it_anew_here(
+    on_cluster: ClusterSettings, app_hosts: list[AppHost], caplog: pytest.LogCaptureFixture
+) -> None:
+    """app1 holds a conversation with a person and dies; the person's next text comes to
+    this host, which takes the conversation over and starts it anew with that text."""
+    our, person = "5551200", "6000001"
+    assert await app_hosts[0].start("hold", our, person) == {"ready": True}
+    firsts: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+
+    async def text_handler(ui: TextUI) -> None:
+        await firsts.put((ui.remote_number, ui.first_message))
+
+    server = await Server.create(port=0)
+    await server.register_extension(our, text_handler=text_handler)
+    app_hosts[0].kill()
+    phone_on(on_cluster, 0)
+    async with VirtualPhone(person) as phone:
+        await asyncio.sleep(0.5)  # Redis has seen app1's connection close
+        await phone.send_text(our, "I am back")
+        assert await asyncio.wait_for(firsts.get(), 15) == (person, "I am back")
+    await server.close()
+    assert f"The host that held the conversation {our}-{person} is gone" in caplog.text
