@@ -84,7 +84,8 @@ class Registrations:
         number = registration.number
         if text:
             context = self.settings.ASTERISK_INCOMING_TEXT_CONTEXT
-            return context, number, "AGI", self._agi_url("text", number)
+            take = f"AGI({self._agi_url('text', number)})"
+            return context, number, "ExecIf", rotation.text_entry_data(take)
         context = self.settings.ASTERISK_INCOMING_CALL_CONTEXT
         if registration.transport == "ari":
             data = rotation.entry_data(self.ari_app, "stasis", f"{self.ari_app},{number}")
@@ -101,14 +102,19 @@ class Registrations:
         registration.call_entry = await self.dialplan.add(*self.entry(registration, text=False))
         await self._ensure_sentinel(registration.call_entry)
         registration.text_entry = await self.dialplan.add(*self.entry(registration, text=True))
+        await self._mark(registration.text_entry)
         self._by_number[registration.number] = registration
+
+    async def _mark(self, entry: DialplanEntry) -> None:
+        await self.dialplan.put_step(
+            rotation.markers(entry.context), entry.number, entry.priority, "NoOp", self.ari_app
+        )
 
     async def _ensure_sentinel(self, entry: DialplanEntry) -> None:
         """The marker of ``entry``, the last step of its number's calls and the private
         steps that take a call (see :mod:`~.rotation`)."""
-        put = self.dialplan.put_step
-        await put(rotation.MARKERS, entry.number, entry.priority, "NoOp", self.ari_app)
-        await put(
+        await self._mark(entry)
+        await self.dialplan.put_step(
             entry.context, entry.number, rotation.SENTINEL, "ExecIf", rotation.sentinel_data()
         )
         for extension, steps in rotation.take_steps().items():
@@ -120,17 +126,30 @@ class Registrations:
         if registration is not None:
             for entry in (registration.call_entry, registration.text_entry):
                 if entry is not None:
-                    await self.dialplan.remove(entry)
-            call = registration.call_entry
-            if call is not None:
-                await self.dialplan.remove(
-                    DialplanEntry(rotation.MARKERS, call.number, "NoOp", "", call.priority)
-                )
-            if call is not None and not await self.dialplan.entries(call.context, call.number):
-                await self.dialplan.remove(  # the last instance: its sentinel goes too
-                    DialplanEntry(call.context, call.number, "ExecIf", "", rotation.SENTINEL)
-                )
+                    await self.retire(entry)
         return registration
+
+    async def retire(self, entry: DialplanEntry) -> None:
+        """Take ``entry`` out of its number's walk, leaving no gap (a call walks priorities
+        one by one, and a missing one sends it to the context's patterns): while entries
+        follow it, a step that passes calls and texts on stays in its place; the last entry
+        goes, with the steps left before it, and, when none is left, the sentinel."""
+        entries = await self.dialplan.entries(entry.context, entry.number)
+        if any(other.priority > entry.priority for other in entries):
+            await self.dialplan.put_step(entry.context, entry.number, entry.priority, *_PASS_ON)
+            return
+        left = {e.priority: e for e in entries if (e.app, e.data) == _PASS_ON}
+        priority = entry.priority
+        while True:
+            await self.dialplan.remove(DialplanEntry(entry.context, entry.number, "", "", priority))
+            await self.dialplan.remove_quietly(
+                rotation.markers(entry.context), entry.number, priority
+            )
+            priority -= 1
+            if priority not in left:
+                break
+        if priority < 1 or not await self.dialplan.entries(entry.context, entry.number):
+            await self.dialplan.remove_quietly(entry.context, entry.number, rotation.SENTINEL)
 
     async def remove_all(self) -> list[str]:
         """Remove every number's entries (closing); the numbers. An entry Asterisk cannot be
@@ -154,6 +173,7 @@ class Registrations:
                 added = await self.dialplan.add(*self.entry(registration, text=text))
                 if text:
                     registration.text_entry = added
+                    await self._mark(added)
                 else:
                     registration.call_entry = added
             if registration.call_entry is not None:
@@ -199,8 +219,12 @@ class Registrations:
                 app_name,
                 data,
             )
-            await self.dialplan.remove(entry)
+            await self.retire(entry)
         return stale
+
+
+_PASS_ON = ("Goto", rotation.pass_on_data())
+"""The step left where an entry was, while others follow it."""
 
 
 def _ours(data: str, number: str) -> bool:

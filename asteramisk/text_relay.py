@@ -89,7 +89,8 @@ async def acquire(settings: Settings) -> TextRelay | None:
 class TextRelay:
     """Hands texts between the app hosts (see the module docstring)."""
 
-    def __init__(self, url: str, *, ttl: float = 60.0) -> None:
+    def __init__(self, url: str, *, ttl: float = 60.0, client: Any = None) -> None:
+        """``client``: a ``redis.asyncio.Redis`` (default: one for ``url``)."""
         try:
             import redis.asyncio as aioredis  # the 'cluster' extra
         except ImportError:
@@ -104,7 +105,7 @@ class TextRelay:
             url, max_connections=MAX_CONNECTIONS, timeout=5, socket_timeout=5,
             socket_connect_timeout=5,
         )  # fmt: skip
-        self._redis: Any = aioredis.Redis(connection_pool=pool)
+        self._redis: Any = client or aioredis.Redis(connection_pool=pool)
         self.host_id = uuid.uuid4().hex[:12]
         self.ttl = ttl
         self.holders = 0
@@ -222,7 +223,9 @@ class TextRelay:
         key = _key(ours, theirs)
         try:
             holder = await self._redis.get(key)
-            while holder is not None and holder.decode() != self.host_id:
+            for _attempt in range(3):  # a holder, or the host that took over from it
+                if holder is None or holder.decode() == self.host_id:
+                    break
                 message = json.dumps({"ours": ours, "theirs": theirs, "body": body})
                 if await self._redis.publish(f"{PREFIX}:host:{holder.decode()}", message):
                     self.handed += 1

@@ -112,6 +112,18 @@ class Dialplan:
         except ActionError as exc:
             log.warning("Could not remove %s@%s: %s", entry.number, entry.context, exc)
 
+    async def remove_quietly(self, context: str, extension: str, priority: int) -> None:
+        """Remove a step if it is there (nothing said if it is not)."""
+        await self.ami.action(
+            {
+                "Action": "DialplanExtensionRemove",
+                "Context": context,
+                "Extension": extension,
+                "Priority": str(priority),
+            },
+            check=False,
+        )
+
     async def present(self, entry: DialplanEntry) -> bool:
         """Whether Asterisk still has ``entry``'s application for its number (a restart loses
         every entry added over AMI)."""

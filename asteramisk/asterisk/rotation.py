@@ -27,17 +27,35 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MARKERS", "SENTINEL", "TAKE", "entry_data", "inner", "sentinel_data", "take_steps"]
+__all__ = [
+    "MARKERS",
+    "SENTINEL",
+    "TAKE",
+    "entry_data",
+    "inner",
+    "markers",
+    "pass_on_data",
+    "sentinel_data",
+    "take_steps",
+    "text_entry_data",
+]
 
 SENTINEL = 9999
 """The priority of each shared number's last step (see the module docstring)."""
-MARKERS = "asteramisk-rotation"
-"""The private context of the markers: one per entry, at the entry's priority."""
+MARKERS = "asteramisk-walk"
+"""The private contexts of the markers (``asteramisk-walk-<context>``): one per entry of ours
+(calls' and texts'), at the entry's priority, so that a call knows where the next one is."""
 TAKE = "asteramisk-take"
 """The private context that runs an instance's ``Stasis()`` or ``AGI()`` and, if the call
 comes back, sends it to :data:`SENTINEL`."""
 
 _GROUP = "asteramisk"
+_CALL = '"${CHANNEL(channeltype)}" != "Message"'
+"""A text in the same context as calls walks on to the text entries (no rotation)."""
+_FOLLOWING = f"${{DIALPLAN_EXISTS({MARKERS}-${{CONTEXT}},${{EXTEN}},$[${{PRIORITY}} + 1])}}"
+_ONWARD = f"${{IF($[({_CALL}) & !{_FOLLOWING}]?{SENTINEL}:$[${{PRIORITY}} + 1])}}"
+"""The next entry; after the last, the sentinel (a text: the next priority, always)."""
+_TEXT = re.compile(r"^\$\[!\([^?]*\)\]\?(AGI)\((.*)\):Goto\(")
 _INNER = re.compile(rf"\?Gosub\({TAKE},(stasis|agi),1\((.*),[^,()]*,[^,()]*\)\):Goto\(")
 
 
@@ -57,16 +75,32 @@ def entry_data(instance: str, app: str, args: str) -> str:
         f"${{SET(AM_N=${{IF($[{first}]?${{AM_C}}:${{MIN(${{AM_N}},${{AM_C}})}})}})}}"
         f"${{SET(GROUP({_GROUP})={instance})}}"
     )
-    following = f"${{DIALPLAN_EXISTS({MARKERS},${{EXTEN}},$[${{PRIORITY}} + 1])}}"
-    onward = f"${{IF(0?{notes}:)}}${{IF({following}?$[${{PRIORITY}} + 1]:{SENTINEL})}}"
-    take_now = "${AM_J}0 >= 20 | ${AM_P}0 = ${PRIORITY}0"
+    onward = f"${{IF(0?{notes}:)}}{_ONWARD}"
+    take_now = f"({_CALL}) & (${{AM_J}}0 >= 20 | ${{AM_P}}0 = ${{PRIORITY}}0)"
     back = "${CONTEXT},${PRIORITY}"
     return f"$[{take_now}]?Gosub({TAKE},{app},1({args},{back})):Goto({onward})"
 
 
+def markers(context: str) -> str:
+    """The private context of the markers of ``context``'s entries."""
+    return f"{MARKERS}-{context}"
+
+
+def text_entry_data(take: str) -> str:
+    """The ``ExecIf`` data of an instance's text entry: ``take`` (its ``AGI()``) for a text;
+    a call walks on to the next entry."""
+    return f"$[!({_CALL})]?{take}:Goto({_ONWARD})"
+
+
+def pass_on_data() -> str:
+    """The ``Goto`` data of a step left where an instance's entry was, while entries follow
+    it: the walk goes on, and nothing is chosen there."""
+    return _ONWARD
+
+
 def take_steps() -> dict[str, list[tuple[str, str]]]:
     """The steps of :data:`TAKE`, by extension (the same for every instance)."""
-    following = f"${{DIALPLAN_EXISTS({MARKERS},${{ARG2}},$[${{ARG4}} + 1])}}"
+    following = f"${{DIALPLAN_EXISTS({MARKERS}-${{ARG3}},${{ARG2}},$[${{ARG4}} + 1])}}"
     spilling = f"$[0${{AM_J}} >= 2 & {following}]"
     back = [  # the call came back: the next entry when spilling over, else the sentinel
         (
@@ -95,4 +129,7 @@ def inner(app: str, data: str) -> tuple[str, str]:
         match = _INNER.search(data)
         if match:
             return ("Stasis" if match.group(1) == "stasis" else "AGI"), match.group(2)
+        match = _TEXT.search(data)
+        if match:
+            return "AGI", match.group(2)
     return app, data

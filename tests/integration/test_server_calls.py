@@ -15,7 +15,7 @@ from asteramisk.exceptions import HangupException
 from asteramisk.server import Server
 from asteramisk.testing import SandboxSettings
 from asteramisk.testing.phone import PhoneCall, VirtualPhone
-from asteramisk.ui import VoiceUI
+from asteramisk.ui import TextUI, VoiceUI
 
 # Everything the apps below may say, and every digit, so that recognition must pick the right
 # one among wrong alternatives.
@@ -259,6 +259,52 @@ async def test_a_crashed_instance_does_not_swallow_calls(
                 },
                 check=False,
             )
+
+
+async def _never(ui: VoiceUI) -> None:
+    raise AssertionError("this instance has left: it takes no call")
+
+
+async def test_the_first_instance_leaving_leaves_no_gap(
+    asterisk: SandboxSettings, phone: VirtualPhone, transport: str
+) -> None:
+    """Calls and texts walk a number's priorities one by one, and a missing one sends them
+    to the context's patterns: the first of two instances closing leaves a step that passes
+    them on, and the second still gets every call and text; the second closing takes all."""
+    first = await Server.create(port=0)
+    second = await Server.create(port=0)
+    answered: list[str] = []
+    texts: asyncio.Queue[str] = asyncio.Queue()
+
+    async def handler(ui: VoiceUI) -> None:
+        answered.append("second")
+        await ui.answer()
+
+    async def text_handler(ui: TextUI) -> None:
+        await texts.put(ui.first_message)
+
+    try:
+        await first.register_extension("2007", call_handler=_never, transport=transport)
+        await second.register_extension(
+            "2007", call_handler=handler, text_handler=text_handler, transport=transport
+        )
+        await first.close()
+        for _ in range(2):
+            await phone.call("2007")
+        assert answered == ["second", "second"]
+        await phone.send_text("2007", "still there?")
+        assert await asyncio.wait_for(texts.get(), 10) == "still there?"
+        async with AMIClient() as ami:
+            shown = await ami.command(f"dialplan show 2007@{asterisk.call_context}")
+            assert "1. Goto(" in shown  # the pass-on step, where the first one was
+            await second.close()
+            shown = await ami.command(f"dialplan show 2007@{asterisk.call_context}")
+            assert "'2007'" not in shown  # nothing left: no step, no sentinel
+            walk = await ami.command(f"dialplan show 2007@asteramisk-walk-{asterisk.call_context}")
+            assert "'2007'" not in walk
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_close_removes_exactly_its_entries(asterisk: SandboxSettings, transport: str) -> None:

@@ -114,3 +114,11 @@ def test_an_entry_says_what_it_runs() -> None:
     assert rotation.inner("ExecIf", agi) == ("AGI", "agi://10.0.0.9:4753/call,2999")
     assert rotation.inner("Stasis", "app,2999") == ("Stasis", "app,2999")
     assert "GROUP_COUNT(asteramisk-1a2b@asteramisk)" in stasis
+
+
+def test_a_text_entry_says_what_it_runs_and_calls_walk_past_it() -> None:
+    text = rotation.text_entry_data("AGI(agi://10.0.0.9:4753/text,2999)")
+    assert rotation.inner("ExecIf", text) == ("AGI", "agi://10.0.0.9:4753/text,2999")
+    assert '$[!("${CHANNEL(channeltype)}" != "Message")]?AGI(' in text
+    assert f"DIALPLAN_EXISTS({rotation.markers('from-pstn')}" not in text  # it is per context
+    assert "DIALPLAN_EXISTS(asteramisk-walk-${CONTEXT}," in text
