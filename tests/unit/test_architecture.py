@@ -154,6 +154,9 @@ _OWNED = {
     # Open text conversations, added and removed by the Server or Communicator that holds
     # each one (a reply reaching a Server finds a conversation a Communicator started).
     ("asteramisk.ui.conversations", "conversations"),
+    # The process's Redis relays by URL: each held by the Servers and Communicators started
+    # with REDIS_URL (acquire/release); the last to let go closes it and takes it out.
+    ("asteramisk.text_relay", "_relays"),
 }
 
 
