@@ -1,13 +1,13 @@
 """The cluster under SIPp load: one Asterisk node against two, behind Kamailio.
 
-    .venv/bin/python benchmarks/cluster_load.py [--calls 300] [--rate 30]
+    .venv/bin/python benchmarks/cluster_load.py [--rates 30 60] [--seconds 10]
 
 On the cluster sandbox (``asteramisk.testing.cluster``: two Asterisk nodes, Kamailio, Redis,
 each on a host of its own), SIPp on this machine's address on the cluster's LAN calls the IVR
 number through Kamailio (``benchmarks/sipp/ivr_caller.xml``: wait for the welcome, press 1,
-wait for the goodbye), ``--calls`` calls at ``--rate`` a second. The app, in this process,
-serves the number on every node with ASTERISK_HOSTS (answer, say, gather the key, say, hang
-up). Three runs:
+wait for the goodbye), at each of ``--rates`` calls a second for ``--seconds``. The app,
+in this process, serves the number on every node with ASTERISK_HOSTS (answer, say, gather
+the key, say, hang up). Three runs:
 
 - **1 node**: node2 stopped, Kamailio sends everything to node1;
 - **2 nodes**: both up, Kamailio alternates;
@@ -53,6 +53,7 @@ class Run:
     up: int = 0
     most_up: int = 0
     up_on: Counter[str] = field(default_factory=Counter)
+    starts: list[float] = field(default_factory=list)
 
 
 def cpu_of(pid: int | None, group: bool = False) -> float:
@@ -91,6 +92,7 @@ def app_cpu() -> float:
 def handler(run: Run):  # type: ignore[no-untyped-def]
     async def ivr(ui: VoiceUI) -> None:
         node = ui.call_record.asterisk_host
+        run.starts.append(time.monotonic())
         run.per_node[node] += 1
         run.up += 1
         run.up_on[node] += 1
@@ -170,7 +172,6 @@ async def one_run(
         sandbox.stop("node2")
     while process.poll() is None and time.monotonic() - started < 300:
         await asyncio.sleep(0.5)
-    elapsed = time.monotonic() - started
     if process.poll() is None:
         process.kill()
     after = {name: cpu_of(pid, group=name == "kamailio") for name, pid in pids.items()}
@@ -182,10 +183,13 @@ async def one_run(
     rtts = sorted(answer_times(process.pid))
     p50 = statistics.median(rtts) if rtts else float("nan")
     p90 = rtts[int(len(rtts) * 0.9)] if rtts else float("nan")
+    slowest = rtts[-1] if rtts else float("nan")
+    span = max(run.starts) - min(run.starts) if len(run.starts) > 1 else float("nan")
+    rate_in = (len(run.starts) - 1) / span
     nodes = " / ".join(str(run.per_node[h]) for h in settings.hosts)
     print(
-        f"| {label} | {run.right}/{calls} | {len(run.failed)} | {calls / elapsed:.1f} | "
-        f"{run.most_up} | {nodes} | {p50 * 1000:.0f} / {p90 * 1000:.0f} | "
+        f"| {label} | {rate} | {run.right}/{calls} | {len(run.failed)} | {rate_in:.1f} | "
+        f"{run.most_up} | {nodes} | {p50 * 1000:.0f} / {p90 * 1000:.0f} / {slowest * 1000:.0f} | "
         f"{per_part['node1']:.1f} | {per_part['node2']:.1f} | {per_part['kamailio']:.2f} | "
         f"{app_ms:.1f} |",
         flush=True,
@@ -195,7 +199,7 @@ async def one_run(
               f"{len(run.failed)} ({Counter(run.failed).most_common(3)})", flush=True)  # fmt: skip
 
 
-async def main_async(calls: int, rate: int) -> None:
+async def main_async(rates: list[int], seconds: int) -> None:
     sandbox = ClusterSandbox()
     settings = sandbox.up(progress=print)
     for name, value in settings.env().items():
@@ -203,29 +207,33 @@ async def main_async(calls: int, rate: int) -> None:
             setattr(config, name, value)
     config.MAX_CONCURRENT_CALLS = 1000
     print(
-        "\n| run | key heard | failed | calls/s | most up at once | calls node1 / node2 "
-        "| answer p50 / p90 (ms) | node1 CPU/call (ms) | node2 CPU/call (ms) "
-        "| Kamailio CPU/call (ms) | app CPU/call (ms) |"
+        "\n| run | calls/s offered | key heard | failed | calls/s taken | most up at once "
+        "| calls node1 / node2 | answer p50 / p90 / max (ms) | node1 CPU/call (ms) "
+        "| node2 CPU/call (ms) | Kamailio CPU/call (ms) | app CPU/call (ms) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     try:
-        sandbox.stop("node2", kill=False)
-        await one_run(sandbox, settings, "1 node", calls, rate)
-        sandbox.start("node2")
-        await one_run(sandbox, settings, "2 nodes", calls, rate)
-        await one_run(sandbox, settings, "2 nodes, node2 killed", calls, rate, kill_half_way=True)
+        for each in rates:
+            sandbox.stop("node2", kill=False)
+            await one_run(sandbox, settings, "1 node", each * seconds, each)
+            sandbox.start("node2")
+            await one_run(sandbox, settings, "2 nodes", each * seconds, each)
+        each = rates[0]
+        await one_run(
+            sandbox, settings, "2 nodes, node2 killed", each * seconds, each, kill_half_way=True
+        )
     finally:
         sandbox.down()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--rate", type=int, default=30)
+    parser.add_argument("--rates", type=int, nargs="+", default=[30, 60])
+    parser.add_argument("--seconds", type=int, default=10, help="of calls at each rate")
     args = parser.parse_args()
     if shutil.which("sipp") is None:
         raise SystemExit("SIPp is missing: apt-get install sip-tester (./scripts/bench does)")
-    asyncio.run(main_async(args.calls, args.rate))
+    asyncio.run(main_async(args.rates, args.seconds))
 
 
 if __name__ == "__main__":
