@@ -16,10 +16,10 @@ Nothing but these hosts is on that network: test traffic never leaves the machin
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 
 from asteramisk.exceptions import SandboxError
+from asteramisk.testing.netns import ip
 
 __all__ = ["ClusterNet", "Host"]
 
@@ -62,7 +62,7 @@ class ClusterNet:
         return f"{PREFIX}.0/24"
 
     def exists(self) -> bool:
-        return bool(_ip("link", "show", self.bridge, check=False).strip())
+        return bool(ip("link", "show", self.bridge, check=False).strip())
 
     def up(self) -> None:
         """Create the bridge and every host (idempotent: a complete network is kept)."""
@@ -70,19 +70,19 @@ class ClusterNet:
             return
         self.down()
         try:
-            _ip("link", "add", self.bridge, "type", "bridge")
-            _ip("addr", "add", f"{self.address}/24", "dev", self.bridge)
-            _ip("link", "set", self.bridge, "up")
+            ip("link", "add", self.bridge, "type", "bridge")
+            ip("addr", "add", f"{self.address}/24", "dev", self.bridge)
+            ip("link", "set", self.bridge, "up")
             for host in self.hosts.values():
-                _ip("netns", "add", host.name)
-                _ip("link", "add", host.name, "type", "veth", "peer", "name", "eth0",
+                ip("netns", "add", host.name)
+                ip("link", "add", host.name, "type", "veth", "peer", "name", "eth0",
                     "netns", host.name)  # fmt: skip
-                _ip("link", "set", host.name, "master", self.bridge)
-                _ip("link", "set", host.name, "up")
+                ip("link", "set", host.name, "master", self.bridge)
+                ip("link", "set", host.name, "up")
                 inside = ("-n", host.name)
-                _ip(*inside, "addr", "add", f"{host.address}/24", "dev", "eth0")
-                _ip(*inside, "link", "set", "eth0", "up")
-                _ip(*inside, "link", "set", "lo", "up")
+                ip(*inside, "addr", "add", f"{host.address}/24", "dev", "eth0")
+                ip(*inside, "link", "set", "eth0", "up")
+                ip(*inside, "link", "set", "lo", "up")
         except SandboxError:
             self.down()
             raise
@@ -91,21 +91,11 @@ class ClusterNet:
         """Remove every host and the bridge (their veth pairs go with them)."""
         for host in self.hosts.values():
             if _netns_exists(host.name):
-                _ip("netns", "del", host.name, check=False)
-            _ip("link", "del", host.name, check=False)
-        _ip("link", "del", self.bridge, check=False)
+                ip("netns", "del", host.name, check=False)
+            ip("link", "del", host.name, check=False)
+        ip("link", "del", self.bridge, check=False)
 
 
 def _netns_exists(name: str) -> bool:
-    listed = _ip("netns", "list", check=False)
+    listed = ip("netns", "list", check=False)
     return any(line.split()[0] == name for line in listed.splitlines() if line.strip())
-
-
-def _ip(*argv: str, check: bool = True) -> str:
-    result = subprocess.run(["ip", *argv], capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise SandboxError(
-            f"`ip {' '.join(argv)}` failed: {result.stderr.strip()}. The cluster sandbox "
-            "needs root and iproute2 (`apt-get install iproute2`)."
-        )
-    return result.stdout

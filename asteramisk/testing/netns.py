@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from asteramisk.exceptions import SandboxError
 
-__all__ = ["Netns"]
+__all__ = ["Netns", "ip"]
 
 
 @dataclass(frozen=True)
@@ -33,25 +33,25 @@ class Netns:
     remote_link: str = "am-remote"
 
     def exists(self) -> bool:
-        result = _ip("netns", "list", check=False)
+        result = ip("netns", "list", check=False)
         return any(line.split()[0] == self.name for line in result.splitlines() if line.strip())
 
     def up(self) -> None:
         """Create the namespace and its link (idempotent)."""
         if self.exists():
             return
-        _ip("netns", "add", self.name)
+        ip("netns", "add", self.name)
         try:
-            _ip(
+            ip(
                 "link", "add", self.host_link, "type", "veth",
                 "peer", "name", self.remote_link, "netns", self.name,
             )  # fmt: skip
-            _ip("addr", "add", f"{self.app_address}/{self.prefix}", "dev", self.host_link)
-            _ip("link", "set", self.host_link, "up")
+            ip("addr", "add", f"{self.app_address}/{self.prefix}", "dev", self.host_link)
+            ip("link", "set", self.host_link, "up")
             inside = ("-n", self.name)
-            _ip(*inside, "addr", "add", f"{self.address}/{self.prefix}", "dev", self.remote_link)
-            _ip(*inside, "link", "set", self.remote_link, "up")
-            _ip(*inside, "link", "set", "lo", "up")
+            ip(*inside, "addr", "add", f"{self.address}/{self.prefix}", "dev", self.remote_link)
+            ip(*inside, "link", "set", self.remote_link, "up")
+            ip(*inside, "link", "set", "lo", "up")
         except SandboxError:
             self.down()
             raise
@@ -59,19 +59,20 @@ class Netns:
     def down(self) -> None:
         """Remove the namespace; its end of the veth pair, and so ours, goes with it."""
         if self.exists():
-            _ip("netns", "del", self.name, check=False)
-        _ip("link", "del", self.host_link, check=False)  # if the pair outlived it
+            ip("netns", "del", self.name, check=False)
+        ip("link", "del", self.host_link, check=False)  # if the pair outlived it
 
     def command(self, *argv: str) -> list[str]:
         """``argv`` run inside the namespace."""
         return ["ip", "netns", "exec", self.name, *argv]
 
 
-def _ip(*argv: str, check: bool = True) -> str:
+def ip(*argv: str, check: bool = True) -> str:
+    """Run ``ip argv`` (iproute2); its output. With ``check``, a failure raises SandboxError."""
     result = subprocess.run(["ip", *argv], capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise SandboxError(
-            f"`ip {' '.join(argv)}` failed: {result.stderr.strip()}. The remote sandbox needs "
-            "root and iproute2 (`apt-get install iproute2`)."
+            f"`ip {' '.join(argv)}` failed: {result.stderr.strip()}. The sandbox's networks "
+            "need root and iproute2 (`apt-get install iproute2`)."
         )
     return result.stdout

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["Processes", "alive", "root_in_use"]
+__all__ = ["Processes", "alive", "root_in_use", "terminate"]
 
 
 class Processes:
@@ -70,21 +70,12 @@ class Processes:
         return [name for name in self._pids() if self.pid(name) is not None]
 
     def stop(self, name: str, *, kill: bool = False) -> bool:
-        """Stop ``name`` (SIGTERM, then SIGKILL after 10 s; at once with ``kill``, the way a
-        host dies). Returns whether it was running."""
+        """Stop ``name`` and its process group (SIGTERM, then SIGKILL after 10 s; at once
+        with ``kill``, the way a host dies). Returns whether it was running."""
         pid = self.pid(name)
         if pid is None:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL if kill else signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            while alive(pid):
-                time.sleep(0.05)
+        terminate(pid, kill=kill, group=True)
         return True
 
     def stop_all(self) -> list[str]:
@@ -116,3 +107,19 @@ def root_in_use(root: Path) -> bool:
             except OSError:
                 continue
     return False
+
+
+def terminate(pid: int, *, kill: bool = False, group: bool = False) -> None:
+    """End ``pid`` (with ``group``: its process group): SIGTERM, then SIGKILL if it is still
+    alive after 10 s (at once with ``kill``); returns once it is gone."""
+    send = os.killpg if group else os.kill
+    with contextlib.suppress(ProcessLookupError):
+        send(pid, signal.SIGKILL if kill else signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            send(pid, signal.SIGKILL)
+        while alive(pid):
+            time.sleep(0.05)

@@ -24,14 +24,12 @@ Set ``ASTERAMISK_SANDBOX_DIR`` to keep the cache somewhere else than
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -41,7 +39,7 @@ from pathlib import Path
 
 from asteramisk.exceptions import SandboxError
 from asteramisk.testing.netns import Netns
-from asteramisk.testing.processes import alive, root_in_use
+from asteramisk.testing.processes import alive, root_in_use, terminate
 from asteramisk.testing.sandbox_config import ETC, render_config
 from asteramisk.testing.sandbox_settings import SandboxSettings, ami_fully_booted, ari_answers
 from asteramisk.testing.sandbox_tls import TLSFiles, ensure_certificates
@@ -305,16 +303,7 @@ class Sandbox:
         pid = self.pid()
         if pid is None:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            while alive(pid):
-                time.sleep(0.05)
+        terminate(pid)
         return True
 
     def pid(self) -> int | None:
