@@ -73,7 +73,8 @@ def entry_data(instance: str, app: str, args: str) -> str:
         f"${{SET(AM_P=${{IF($[{better} | (${{AM_C}} = 0${{AM_N}} & "
         "${RAND(1,${AM_T})} = 1)]?${PRIORITY}:${AM_P})})}"
         f"${{SET(AM_N=${{IF($[{first}]?${{AM_C}}:${{MIN(${{AM_N}},${{AM_C}})}})}})}}"
-        f"${{SET(GROUP({_GROUP})={instance})}}"
+        # a text's channel is Asterisk's one message channel, reused: it joins no group
+        f"${{SET(GROUP({_GROUP})=${{IF($[{_CALL}]?{instance}:)}})}}"
     )
     onward = f"${{IF(0?{notes}:)}}{_ONWARD}"
     take_now = f"({_CALL}) & (${{AM_J}}0 >= 20 | ${{AM_P}}0 = ${{PRIORITY}}0)"

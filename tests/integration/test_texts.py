@@ -243,3 +243,69 @@ async def test_a_full_server_passes_new_conversations_on_or_says_it_is_busy(
                 await carol.receive_text(timeout=1)  # and nothing more reached carol
     finally:
         del config.MAX_CONCURRENT_CONVERSATIONS
+
+
+async def test_calls_and_texts_in_one_context_each_reach_their_handler(
+    asterisk: SandboxSettings, phone: VirtualPhone
+) -> None:
+    """The README's configuration has calls and texts in one context (from-pstn): two
+    instances' call and text entries then alternate in one number's priorities, and a text
+    walks past the call entries, a call past the text entries. (The sandbox's trunk sends
+    texts to their own context: a step there sends this number's texts on to from-pstn.)"""
+    context = asterisk.call_context
+    async with AMIClient() as ami:
+        forward = {
+            "Action": "DialplanExtensionAdd",
+            "Context": asterisk.text_context,
+            "Extension": "3010",
+            "Priority": "1",
+            "Application": "Goto",
+            "ApplicationData": f"{context},3010,1",
+            "Replace": "yes",
+        }
+        await ami.action(forward)
+        config.ASTERISK_INCOMING_TEXT_CONTEXT = context
+        try:
+            first, second = await Server.create(port=0), await Server.create(port=0)
+        finally:
+            config.ASTERISK_INCOMING_TEXT_CONTEXT = asterisk.text_context
+        answered: list[str] = []
+        texts: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        release = asyncio.Event()
+
+        def handlers(name: str) -> tuple[Callable[..., Awaitable[None]], ...]:
+            async def call(ui: object) -> None:
+                answered.append(name)
+                await ui.answer()  # type: ignore[attr-defined]
+                await release.wait()  # held: the next call goes to the other instance
+
+            async def text(ui: TextUI) -> None:
+                await texts.put((name, ui.first_message))
+
+            return call, text
+
+        try:
+            for name, server in (("first", first), ("second", second)):
+                call, text = handlers(name)
+                await server.register_extension("3010", call_handler=call, text_handler=text)
+            shown = await ami.command(f"dialplan show 3010@{context}")
+            assert shown.count("asteramisk-take,stasis") == 2 and shown.count("/text,3010") == 2
+            await phone.send_text("3010", "hello")
+            assert await asyncio.wait_for(texts.get(), 10) == ("first", "hello")
+            # Asterisk's one message channel, reused for every text, joins no group: it would
+            # count as a call of that instance for as long as Asterisk runs
+            assert "Message/" not in await ami.command("group show channels")
+            calls = [await phone.call("3010") for _ in range(2)]
+            assert sorted(answered) == ["first", "second"]  # the least busy takes each
+            release.set()
+            for held in calls:
+                await held.hangup()
+        finally:
+            release.set()
+            await first.close()
+            await second.close()
+            await ami.action(
+                {"Action": "DialplanExtensionRemove", "Context": asterisk.text_context,
+                 "Extension": "3010"},
+                check=False,
+            )  # fmt: skip
