@@ -149,8 +149,14 @@ class TextRelay:
             asyncio.create_task(self._listen(), name="asteramisk text relay"),
             asyncio.create_task(self._refresh(), name="asteramisk conversation refresh"),
         ]
-        async with asyncio.timeout(10):
-            await self._listening.wait()
+        try:
+            await self.wait_listening(10)
+        except TimeoutError:
+            await self._stop()
+            raise ConfigurationError(
+                f"Redis at {self.where} (REDIS_URL) answers but did not let this host "
+                "subscribe within 10 s: check its ACLs (SUBSCRIBE, PUBLISH) and its load."
+            ) from None
         log.info("Texts shared with the other app hosts on Redis at %s", self.where)
 
     async def release(self) -> None:
@@ -160,15 +166,18 @@ class TextRelay:
             return
         if _relays.get(self._url) is self:
             del _relays[self._url]
+        for ui in conversations.open():
+            with contextlib.suppress(Exception):
+                await self._redis.eval(_RELEASE, 1, _key(*ui), self.host_id)
+        await self._stop()
+
+    async def _stop(self) -> None:
         conversations.detach(self)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for ui in conversations.open():
-            with contextlib.suppress(Exception):
-                await self._redis.eval(_RELEASE, 1, _key(*ui), self.host_id)
         await self._redis.aclose()
 
     # -- this host's conversations ---------------------------------------------------------
