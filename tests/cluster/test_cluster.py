@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from asteramisk.communicator import Communicator
 from asteramisk.server import Server
 from asteramisk.testing.cluster import ClusterSandbox, ClusterSettings
 from asteramisk.testing.phone import VirtualPhone
@@ -161,3 +162,36 @@ async def test_a_text_for_a_conversation_whose_host_died_starts_it_anew_here(
         assert await asyncio.wait_for(firsts.get(), 15) == (person, "I am back")
     await server.close()
     assert f"The host that held the conversation {our}-{person} is gone" in caplog.text
+
+
+async def test_a_communicator_places_calls_on_the_nodes_in_turn(
+    cluster: tuple[ClusterSandbox, ClusterSettings], on_cluster: ClusterSettings
+) -> None:
+    """Outgoing calls alternate between the nodes; with node2 gone, each goes out on node1."""
+    sandbox = cluster[0]
+    answered: list[str] = []
+
+    async def handler(ui: VoiceUI) -> None:
+        answered.append(ui.call_record.asterisk_host)
+        await ui.answer()
+        await ui.say("hello")
+
+    server = await Server.create(port=0)
+    await server.register_extension(NUMBER, handler)
+    communicator = await Communicator.create(callerid_number="5550200")
+    try:
+        placed_on = []
+        for _ in range(4):
+            ui = await communicator.make_call(NUMBER, timeout=10)
+            placed_on.append(ui.call_record.asterisk_host)
+            await ui.hangup()
+        assert sorted(placed_on) == sorted(on_cluster.hosts * 2)  # in turn
+        sandbox.stop("node2")
+        for _ in range(2):  # node2's turn comes: it cannot be reached, node1 places it
+            ui = await communicator.make_call(NUMBER, timeout=10)
+            assert ui.call_record.asterisk_host == on_cluster.hosts[0]
+            await ui.hangup()
+        assert len(answered) == 6
+    finally:
+        await communicator.close()
+        await server.close()
