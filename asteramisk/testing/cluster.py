@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from asteramisk.exceptions import SandboxError
 from asteramisk.testing import confedit
@@ -65,6 +66,10 @@ class ClusterSettings:
     kamailio: str
     """Kamailio's SIP address, ``host:port``: where the carrier (and SIPp) sends calls."""
     redis_url: str
+
+    @property
+    def redis_password(self) -> str:
+        return urlsplit(self.redis_url).password or ""
 
     def for_node(self, index: int) -> SandboxSettings:
         return replace(self.node, host=self.hosts[index])
@@ -118,6 +123,10 @@ class ClusterSandbox:
         """The running cluster's settings (None unless every part runs)."""
         if set(self.procs.running()) != {*NODES, "kamailio", "redis"}:
             return None
+        return self._saved()
+
+    def _saved(self) -> ClusterSettings | None:
+        """The settings the last ``up`` wrote (None if there are none)."""
         try:
             data = json.loads(self.settings_file.read_text())
             return ClusterSettings(
@@ -190,16 +199,10 @@ class ClusterSandbox:
         return self.procs.stop(name, kill=kill)
 
     def settings_or_fail(self) -> ClusterSettings:
-        try:
-            data = json.loads(self.settings_file.read_text())
-        except (OSError, ValueError):
-            raise SandboxError("The cluster sandbox is not up: `sandbox up --cluster`.") from None
-        return ClusterSettings(
-            node=SandboxSettings(**data["node"]),
-            hosts=tuple(data["hosts"]),
-            kamailio=data["kamailio"],
-            redis_url=data["redis_url"],
-        )
+        saved = self._saved()
+        if saved is None:
+            raise SandboxError("The cluster sandbox is not up: `sandbox up --cluster`.")
+        return saved
 
     def cli(self, node: str, command: str, timeout: float = 20.0) -> str:
         """Run an Asterisk CLI command on ``node`` and return its output."""
@@ -348,13 +351,12 @@ class ClusterSandbox:
         if name == "redis":
             data = "/var/lib/asteramisk-cluster-redis"
             (self.root / data.lstrip("/")).mkdir(parents=True, exist_ok=True)
-            password = settings.redis_url.split(":")[2].split("@")[0]
             return self.net.hosts["redis"].command(
                 *chroot,
                 "/usr/bin/redis-server",
                 "--bind", self.net.hosts["redis"].address,
                 "--port", str(REDIS_PORT),
-                "--requirepass", password,
+                "--requirepass", settings.redis_password,
                 "--dir", data,
                 "--appendonly", "yes",
                 "--save", "",
@@ -369,8 +371,7 @@ class ClusterSandbox:
             host, port = settings.kamailio.split(":")
             return lambda: _sip_answers(host, int(port))
         redis_host = self.net.hosts["redis"].address
-        password = settings.redis_url.split(":")[2].split("@")[0]
-        return lambda: _redis_answers(redis_host, REDIS_PORT, password)
+        return lambda: _redis_answers(redis_host, REDIS_PORT, settings.redis_password)
 
 
 def _as_json(settings: ClusterSettings) -> dict[str, object]:
